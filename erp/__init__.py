@@ -1,0 +1,5 @@
+"""Emerald's project package and core app."""
+
+from erp.celery import app as celery_app
+
+__all__ = ["celery_app"]

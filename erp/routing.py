@@ -1,0 +1,3 @@
+"""WebSocket URL routes; apps append theirs here through erp.routing.register()."""
+
+websocket_urlpatterns: list = []

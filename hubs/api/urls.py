@@ -1,0 +1,3 @@
+"""Routes of the hubs API."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the integrations API."""
+
+urlpatterns: list = []

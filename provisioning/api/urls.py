@@ -1,0 +1,3 @@
+"""Routes of the provisioning API."""
+
+urlpatterns: list = []
