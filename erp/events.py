@@ -73,34 +73,54 @@ def emit(event_type: str, data: dict):
 
     validate(event_type, data)
     event = OutboxEvent.objects.create(type=event_type, payload=data)
-    transaction.on_commit(lambda: _dispatch_after_commit(event.pk))
+    _pending.setdefault(_connection_key(), []).append(event.pk)
+    transaction.on_commit(_dispatch_after_commit)
     return event
 
 
-def _dispatch_after_commit(event_pk: int) -> None:
+# Events emitted by this thread and not yet dispatched. The first after-commit callback of a transaction
+# dispatches all of them in one transaction; the callbacks of the others find the list empty. Ids left
+# over from a rolled-back transaction match no row and cost nothing.
+_pending: dict[int, list[int]] = {}
+
+
+def _connection_key() -> int:
+    import threading
+
+    return threading.get_ident()
+
+
+def _dispatch_after_commit() -> None:
+    ids = _pending.pop(_connection_key(), [])
+    if not ids:
+        return
     try:
-        dispatch_event(event_pk)
+        dispatch_events(ids)
     except Exception:  # the sweeper retries; a subscriber failure must not break the caller's request
-        logger.exception("Dispatch of outbox event %s failed; the sweeper will retry", event_pk)
+        logger.exception("Dispatch of outbox events %s failed; the sweeper will retry", ids)
 
 
 def dispatch_event(event_pk: int) -> bool:
     """Hand one event to every subscriber exactly once; True if this call dispatched it."""
+    return dispatch_events([event_pk]) == 1
+
+
+def dispatch_events(event_pks: list[int]) -> int:
+    """Hand each event to every subscriber exactly once, all in one transaction; returns how many."""
     from erp.models import OutboxEvent
 
     with transaction.atomic():
-        event = (
+        events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_pk, dispatched_at__isnull=True)
-            .first()
+            .filter(pk__in=event_pks, dispatched_at__isnull=True)
+            .order_by("pk")
         )
-        if event is None:
-            return False
-        for handler in list(_subscribers):
-            handler(event)
-        event.dispatched_at = timezone.now()
-        event.save(update_fields=["dispatched_at"])
-    return True
+        for event in events:
+            for handler in list(_subscribers):
+                handler(event)
+        if events:
+            OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=timezone.now())
+    return len(events)
 
 
 def dispatch_pending(*, older_than_seconds: int = 5, limit: int = 500) -> int:
@@ -113,4 +133,10 @@ def dispatch_pending(*, older_than_seconds: int = 5, limit: int = 500) -> int:
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
-    return sum(dispatch_event(pk) for pk in ids)
+    dispatched = 0
+    for pk in ids:  # one by one: a poisoned event must not hold back the others
+        try:
+            dispatched += dispatch_event(pk)
+        except Exception:
+            logger.exception("Dispatch of outbox event %s failed again", pk)
+    return dispatched

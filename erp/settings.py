@@ -215,6 +215,10 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
 
 # ---------------------------------------------------------------- Integrations
+# Tests set this true: their receivers listen on 127.0.0.1. Production refuses private webhook targets.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+INTEGRATION_LOG_RETENTION_DAYS = env.int("INTEGRATION_LOG_RETENTION_DAYS", default=90)
+API_KEY_FAILURES_PER_MINUTE = env.int("API_KEY_FAILURES_PER_MINUTE", default=60)
 EMERALD_SUPERUSER_EMAIL = env.str("EMERALD_SUPERUSER_EMAIL", default="admin@emerald.local")
 EMERALD_SUPERUSER_PASSWORD = env.str("EMERALD_SUPERUSER_PASSWORD", default="")
 

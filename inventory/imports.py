@@ -396,12 +396,19 @@ def _check_stock_references(rows: list[StockRow], errors: list[RowError]) -> lis
     return valid
 
 
-def validate_file(source: CsvSource, on_progress=None) -> ImportResult:
-    """First pass: validate every row, keeping only codes in memory (for duplicates) and the errors."""
-    result = ImportResult(kind=source.kind)
+def _process(source: CsvSource, result: ImportResult, *, write: bool, abort: bool, actor, on_progress=None) -> None:
+    """One streaming pass: validate each row and, when writing, flush valid rows in batches as they come."""
     seen: dict[tuple, int] = {}
     validate = validate_article if source.kind == "articulos" else validate_stock
-    pending_refs: list[StockRow] = []
+    batch: list = []
+
+    def flush():
+        rows = batch if source.kind == "articulos" else _check_stock_references(batch, result.errors)
+        # In abort mode the first bad row dooms the transaction: keep validating, stop writing.
+        if write and rows and not (abort and result.errors):
+            _flush(source.kind, rows, result, actor)
+        batch.clear()
+
     for line, raw in source.rows(on_progress):
         result.total += 1
         row, errors = validate(line, raw)
@@ -411,17 +418,15 @@ def validate_file(source: CsvSource, on_progress=None) -> ImportResult:
                 errors = [RowError(line, "codigo", row.code, f"Código duplicado en el archivo (línea {seen[key]}).")]
             else:
                 seen[key] = line
-        if row is not None and not errors and source.kind == "stock":
-            pending_refs.append(row)
-            if len(pending_refs) >= BATCH:
-                _check_stock_references(pending_refs, result.errors)
-                pending_refs = []
-        result.errors.extend(errors)
-    if pending_refs:
-        _check_stock_references(pending_refs, result.errors)
+        if errors:
+            result.errors.extend(errors)
+            continue
+        batch.append(row)
+        if len(batch) >= BATCH:
+            flush()
+    flush()
     result.errors.sort(key=lambda e: e.line)
     result.invalid = len({e.line for e in result.errors})
-    return result
 
 
 def import_file(
@@ -435,29 +440,24 @@ def import_file(
     actor=services.SYSTEM,
     on_progress=None,
 ) -> ImportResult:
-    """Validate the whole file, then (unless aborted or dry-run) write valid rows in bulk inside one transaction."""
+    """Validate every row and write the valid ones in bulk batches inside one transaction.
+
+    With on_error=abort any invalid row rolls the whole transaction back, so nothing is written; dry_run only
+    validates. The file is streamed once: memory stays flat with file size (only codes are kept, for duplicates).
+    """
     if on_error not in ("abort", "skip"):
         raise ImportFileError("--on-error debe ser abort o skip.")
     source = CsvSource(Path(path), kind=kind, delimiter=delimiter, encoding=encoding)
-    result = validate_file(source, on_progress)
-    if result.total == 0:
-        raise ImportFileError("El archivo no tiene filas de datos.")
-    if dry_run or (result.errors and on_error == "abort"):
-        return result
-    bad_lines = {e.line for e in result.errors}
-    validate = validate_article if kind == "articulos" else validate_stock
+    result = ImportResult(kind=source.kind)
     with transaction.atomic():
-        batch: list = []
-        for line, raw in source.rows():
-            if line in bad_lines:
-                continue
-            row, _ = validate(line, raw)
-            batch.append(row)
-            if len(batch) >= BATCH:
-                _flush(kind, batch, result, actor)
-                batch = []
-        if batch:
-            _flush(kind, batch, result, actor)
+        _process(source, result, write=not dry_run, abort=on_error == "abort", actor=actor, on_progress=on_progress)
+        if result.total == 0:
+            raise ImportFileError("El archivo no tiene filas de datos.")
+        if dry_run or (result.errors and on_error == "abort"):
+            transaction.set_rollback(True)
+            if not dry_run:
+                result.created = result.updated = result.unchanged = 0
+            return result
     result.written = True
     return result
 

@@ -271,6 +271,8 @@ def _set_stock(*, article: Article, warehouse: Warehouse, quantity, reference: s
     current = Stock.objects.filter(article=article, warehouse=warehouse).values_list("quantity", flat=True).first()
     delta = quantity - (current or Decimal("0"))
     if delta == 0:
+        if current is None:  # "there are none" is still a fact worth a row: it shows up in stock lists
+            Stock.objects.bulk_create([Stock(article=article, warehouse=warehouse)], ignore_conflicts=True)
         return None
     movement = _create_movement(
         kind=MovementKind.ADJUSTMENT,

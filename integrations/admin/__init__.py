@@ -1,3 +1,3 @@
 """Admin of the integrations app, one module per concern."""
 
-from integrations.admin import api_keys  # noqa: F401
+from integrations.admin import api_keys, erp_sync, logs, webhooks  # noqa: F401

@@ -1,3 +1,14 @@
-"""Routes of the provisioning API."""
+"""Routes of the provisioning API (included at /api/)."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from provisioning.api import views
+
+router = SimpleRouter()
+router.register("plans", views.PlanViewSet, basename="plan")
+router.register("customers", views.CustomerViewSet, basename="customer")
+router.register("routers", views.RouterViewSet, basename="router")
+router.register("services", views.ServiceViewSet, basename="service")
+router.register("router-operations", views.RouterOperationViewSet, basename="router-operation")
+
+urlpatterns = router.urls

@@ -666,7 +666,9 @@ class RouterState:
     # -- commands ---------------------------------------------------------------------
 
     def _print(self, menu: Menu, command: Command) -> list[Reply]:
-        rows = [row for row in menu.snapshot() if row_matches(row, command.queries)]
+        # Match on the stored rows and order only the hits: a filtered print stays cheap on big tables.
+        stored = [menu.singleton()] if menu.singleton is not None else menu.rows.values()
+        rows = [menu.ordered(row) for row in stored if row_matches(row, command.queries)]
         if "count-only" in command.attributes:
             return [Reply("!done", {"ret": str(len(rows))})]
         proplist = command.attributes.get(".proplist")

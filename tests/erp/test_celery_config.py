@@ -38,9 +38,18 @@ def test_a_3am_crontab_is_due_at_3am_local_not_at_midnight():
     assert due_at(0) is False  # 03:00 UTC, which is where a UTC-configured beat would fire
 
 
-@pytest.mark.django_db(serialized_rollback=True)
-def test_core_schedules_exist_after_migrate():
-    from django_celery_beat.models import PeriodicTask
+@pytest.mark.django_db
+def test_the_schedule_migrations_create_the_periodic_tasks_staff_can_edit():
+    """Run the data migrations' functions again (transactional tests elsewhere flush their rows)."""
+    import importlib
 
+    from django.apps import apps
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    importlib.import_module("erp.migrations.0002_periodic_tasks").create_schedules(apps, None)
+    importlib.import_module("integrations.migrations.0005_erp_sync_schedule").create_schedule(apps, None)
     tasks = set(PeriodicTask.objects.values_list("task", flat=True))
-    assert {"erp.dispatch_outbox", "erp.flush_expired_tokens"} <= tasks
+    assert {"erp.dispatch_outbox", "erp.flush_expired_tokens", "integrations.sync_erp"} <= tasks
+    hourly = PeriodicTask.objects.get(task="integrations.sync_erp").crontab
+    assert str(hourly.timezone) == "America/Argentina/Buenos_Aires"
+    assert CrontabSchedule.objects.filter(hour="4", minute="30").exists()

@@ -128,3 +128,12 @@ def test_a_bad_rate_is_refused_in_the_admin(staff):
     )
     assert "cantidad/período" in response.content.decode()
     assert not ExternalAPIKey.objects.exists()
+
+
+def test_the_dashboard_shows_pending_movements_and_open_alerts(staff, stocked, central):
+    services.create_movement(kind="salida", article=stocked, warehouse=central, quantity=9, auto_approve=True)
+    services.create_movement(kind="entrada", article=stocked, warehouse=central, quantity=1)
+    page = staff.get(reverse("admin:index"))
+    panel = next(p for p in page.context["dashboard_panels"] if p["key"] == "inventory")
+    assert (panel["pending_movements"], panel["open_alerts"]) == (1, 1)
+    assert "ONU-HG8145" in page.content.decode()

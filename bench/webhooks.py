@@ -1,0 +1,210 @@
+"""Webhook delivery benchmark: 5,000 events fanned out to 2 endpoints through a real Celery worker on Redis.
+
+A receiver on 127.0.0.1 (a separate process) fails 30 % of requests at random; failed deliveries are retried
+on a compressed schedule (0.5-2 s instead of minutes) by the sweeper, so the run ends in seconds.
+Prints deliveries/s, the count delivered exactly once after receiver-side dedupe by webhook-id (must be
+events x endpoints), and p50/p99 from emit to first attempt.
+
+Needs PostgreSQL and Redis. It creates (and drops) its own database, emerald_bench_webhooks, and uses its own Redis DB:
+
+    .venv/bin/python bench/webhooks.py --pg postgres://postgres@127.0.0.1:5432 --redis redis://127.0.0.1:6379/13
+"""
+
+import argparse
+import multiprocessing
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SETTINGS = """
+from erp.settings import *  # noqa
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+WEBHOOK_RETRY_SCHEDULE = (0.5, 1, 2, 2, 2, 2, 2)  # compressed; production waits 1 min ... 10 h
+WEBHOOK_REQUEUE_AFTER_SECONDS = 10
+CELERY_TASK_ALWAYS_EAGER = False
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+"""
+
+
+def receiver_process(conn, secret: str, failure_rate: float, seed: int) -> None:
+    """Runs the test receiver in its own process (its own GIL) and answers "url" / "stats" over a pipe."""
+    from tests.emulators.webhook_receiver import WebhookReceiver
+
+    with WebhookReceiver(secret=secret, failure_rate=failure_rate, seed=seed) as receiver:
+        while True:
+            command = conn.recv()
+            if command == "url":
+                conn.send(receiver.url)
+            elif command == "stats":
+                counts = receiver.count_by_id(accepted_only=True)
+                conn.send(
+                    {
+                        "posts": len(receiver.all),
+                        "accepted": len(receiver.accepted),
+                        "unique": len(counts),
+                        "duplicates": sum(1 for n in counts.values() if n > 1),
+                        "unverified": sum(1 for w in receiver.all if not w.verified),
+                    }
+                )
+            else:
+                return
+
+
+def run_admin_sql(dsn: str, *statements: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
+    try:
+        with conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--endpoints", type=int, default=2)
+    parser.add_argument("--failure-rate", type=float, default=0.3)
+    parser.add_argument("--concurrency", type=int, default=4, help="worker processes (prefork)")
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--db", default="emerald_bench_webhooks")
+    parser.add_argument("--timeout", type=float, default=300)
+    args = parser.parse_args()
+
+    import redis
+
+    admin_dsn = f"{args.pg}/postgres"
+    run_admin_sql(admin_dsn, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)', f'CREATE DATABASE "{args.db}"')
+    redis.Redis.from_url(args.redis).flushdb()  # the benchmark's own Redis DB
+
+    settings_dir = Path(tempfile.mkdtemp(prefix="emerald-bench-"))
+    (settings_dir / "emerald_bench_settings.py").write_text(SETTINGS)
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{settings_dir}{os.pathsep}{ROOT}",
+        "DJANGO_SETTINGS_MODULE": "emerald_bench_settings",
+        "DATABASE_URL": f"{args.pg}/{args.db}",
+        "REDIS_URL": args.redis,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CACHE_KEY_PREFIX": "emerald-bench",
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(settings_dir))
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections, transaction
+
+    from erp import events
+    from erp.celery import app
+    from integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+    from integrations.webhooks import outbound
+    from tests.emulators.webhook_receiver import DEFAULT_SECRET
+
+    app.conf.task_always_eager = False
+    call_command("migrate", verbosity=0)
+
+    parent, child = multiprocessing.Pipe()
+    receiver = multiprocessing.Process(target=receiver_process, args=(child, DEFAULT_SECRET, args.failure_rate, 7))
+    receiver.start()
+    parent.send("url")
+    url = parent.recv()
+    for i in range(args.endpoints):
+        WebhookEndpoint.objects.create(name=f"bench-{i}", url=url, event_types=["stock_bajo"], secret=DEFAULT_SECRET)
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "erp.celery", "worker", "--pool=prefork"]
+        + [f"--concurrency={args.concurrency}", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    expected = args.events * args.endpoints
+    try:
+        time.sleep(4)  # let the worker connect, so start-up is not counted as latency
+        data = {
+            "articulo": "ONU-1",
+            "nombre": "ONU",
+            "deposito": "CENTRAL",
+            "cantidad_actual": "1",
+            "umbral_minimo": "5",
+        }
+        started = time.monotonic()
+        for _ in range(args.events):
+            with transaction.atomic():  # one business transaction per event, as a service would
+                events.emit("stock_bajo", data)
+        emit_seconds = time.monotonic() - started
+        deadline = started + args.timeout
+        while time.monotonic() < deadline:
+            if WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED).count() >= expected:
+                break
+            outbound.sweep_deliveries()  # beat's job, every 0.5 s here because the retry schedule is compressed
+            time.sleep(0.5)
+        wall = time.monotonic() - started
+        parent.send("stats")
+        stats = parent.recv()
+
+        rows = list(
+            WebhookDelivery.objects.select_related("event").values_list("event__occurred_at", "first_attempt_at")
+        )
+        latencies = [(first - emitted).total_seconds() * 1000 for emitted, first in rows if first and emitted]
+        delivered = WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED)
+        last = max(delivered.values_list("delivered_at", flat=True))
+        first_emit = min(r[0] for r in rows)
+        span = (last - first_emit).total_seconds()
+        attempts = WebhookAttempt.objects.count()
+        first_pass_span = max(r[1] for r in rows if r[1]) - first_emit
+        lines = [
+            ("events emitted", f"{args.events} in {emit_seconds:.1f} s ({args.events / emit_seconds:.0f}/s)"),
+            ("deliveries", f"{delivered.count()} delivered of {expected} ({args.endpoints} endpoints)"),
+            ("throughput", f"{delivered.count() / span:.0f} deliveries/s (first emit to last delivery: {span:.1f} s)"),
+            ("first attempts", f"{len(rows) / first_pass_span.total_seconds():.0f}/s"),
+            ("HTTP attempts", f"{attempts} ({attempts / span:.0f}/s)"),
+            ("receiver", f"{stats['posts']} POSTs, {stats['accepted']} accepted, {stats['unverified']} unverified"),
+            (
+                "exactly once",
+                f"{stats['unique']} after dedupe by webhook-id ({stats['duplicates']} ids accepted twice)",
+            ),
+            (
+                "emit -> 1st attempt",
+                f"p50 {statistics.median(latencies):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms",
+            ),
+            ("run", f"{wall:.1f} s, worker concurrency {args.concurrency}, failure rate {args.failure_rate}"),
+        ]
+        for label, value in lines:
+            print(f"{label:<22}{value}")
+        return 0 if stats["unique"] == expected else 1
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+        parent.send("stop")
+        receiver.join(timeout=5)
+        connections.close_all()
+        run_admin_sql(admin_dsn, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        redis.Redis.from_url(args.redis).flushdb()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Synchronisation jobs with external systems."""

@@ -1,0 +1,1 @@
+"""Outbound signed webhooks and inbound verified webhooks (see docs/architecture.md, "Webhooks")."""

@@ -1,0 +1,79 @@
+"""Emerald's webhooks are verifiable by receivers that share no code with Emerald."""
+
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from integrations.webhooks import outbound
+from tests.emulators.webhook_receiver import whsec_key_bytes
+from tests.fixtures.integrations import STOCK_BAJO, WEBHOOK_SECRET
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_receiver_using_the_standardwebhooks_library_accepts_emeralds_webhooks(endpoint, receiver, emit):
+    emit("stock_bajo")
+    assert receiver.wait_for(1)
+    delivered = receiver.accepted[0]
+    assert delivered.verified, delivered.verify_error
+    # Verified again here with the library directly, from the raw bytes and headers as received.
+    payload = Webhook(WEBHOOK_SECRET).verify(delivered.body, delivered.headers)
+    assert payload["type"] == "stock_bajo" and payload["data"] == STOCK_BAJO
+
+
+def test_a_plain_hmac_hexdigest_check_accepts_x_emerald_signature(endpoint, receiver, emit):
+    emit("stock_bajo")
+    assert receiver.wait_for(1)
+    delivered = receiver.accepted[0]
+    key = whsec_key_bytes(WEBHOOK_SECRET)  # the base64-decoded bytes after "whsec_"
+    expected = "sha256=" + hmac.new(key, delivered.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(delivered.headers["x-emerald-signature"], expected)
+    assert delivered.hex_verified is True
+
+
+def test_the_body_is_type_timestamp_and_data_sent_as_json_by_emerald_webhooks(endpoint, receiver, emit):
+    event = emit("stock_bajo")
+    assert receiver.wait_for(1)
+    delivered = receiver.accepted[0]
+    body = json.loads(delivered.body)
+    assert set(body) == {"type", "timestamp", "data"}
+    assert body["timestamp"] == event.occurred_at.isoformat()
+    assert delivered.headers["content-type"] == "application/json"
+    assert delivered.headers["user-agent"].startswith("Emerald-Webhooks/")
+    assert delivered.headers["webhook-id"].startswith("msg_")
+    assert abs(int(delivered.headers["webhook-timestamp"]) - timezone.now().timestamp()) < 5
+
+
+def test_during_rotation_both_signatures_are_sent_and_either_secret_verifies(endpoint, receiver, emit):
+    old = endpoint.secret
+    endpoint = outbound.rotate_secret(endpoint, window_hours=24)
+    assert endpoint.secret != old and endpoint.secret.startswith("whsec_")
+    emit("stock_bajo")
+    assert receiver.wait_for(1)  # the receiver still knows only the old secret
+    delivered = receiver.accepted[0]
+    assert len(delivered.headers["webhook-signature"].split()) == 2
+    assert len(delivered.headers["x-emerald-signature"].split()) == 2
+    for secret in (old, endpoint.secret):
+        Webhook(secret).verify(delivered.body, delivered.headers)
+
+
+def test_after_the_rotation_window_only_the_new_secret_signs(endpoint, receiver, emit):
+    endpoint = outbound.rotate_secret(endpoint, window_hours=24)
+    endpoint.previous_secret_expires_at = timezone.now() - timedelta(seconds=1)
+    endpoint.save()
+    emit("stock_bajo")
+    assert receiver.wait_for_any(1)
+    delivered = receiver.all[0]
+    assert len(delivered.headers["webhook-signature"].split()) == 1
+    assert not delivered.verified  # the receiver has not been given the new secret
+    Webhook(endpoint.secret).verify(delivered.body, delivered.headers)
+
+
+def test_a_new_endpoint_gets_a_standard_webhooks_secret(db, allow_private_targets):
+    created = outbound.create_endpoint(name="ERP", url="http://127.0.0.1:9/hook", event_types=["stock_bajo"])
+    assert created.secret.startswith("whsec_") and len(whsec_key_bytes(created.secret)) == 32

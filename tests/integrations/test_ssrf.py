@@ -1,0 +1,75 @@
+"""Webhook URLs that point inside the network are refused when saved and again when sent."""
+
+import socket
+
+import pytest
+
+from integrations.admin.webhooks import WebhookEndpointForm
+from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from integrations.webhooks import outbound, ssrf
+
+pytestmark = pytest.mark.django_db
+
+FAKE_DNS = {"intranet.example": "10.0.0.5", "cgnat.example": "100.64.1.1", "public.example": "93.184.216.34"}
+
+
+@pytest.fixture(autouse=True)
+def strict(settings, monkeypatch):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    real = socket.getaddrinfo
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        if host in FAKE_DNS:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (FAKE_DNS[host], port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.64.0.1/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "https://intranet.example/hook",
+        "https://cgnat.example/hook",
+        "ftp://public.example/hook",
+        "https://user:pass@public.example/hook",
+    ],
+)
+def test_unsafe_urls_are_refused_at_save_time(url):
+    with pytest.raises(ssrf.UnsafeTargetError):
+        outbound.create_endpoint(name="x", url=url, event_types=["stock_bajo"])
+    form = WebhookEndpointForm(data={"name": "x", "url": url, "event_types": ["stock_bajo"], "active": True})
+    assert not form.is_valid()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_public_url_is_accepted():
+    ssrf.check_url("https://public.example/hook")
+    form = WebhookEndpointForm(data={"name": "x", "url": "https://public.example/hook", "event_types": ["stock_bajo"]})
+    assert form.is_valid(), form.errors
+
+
+def test_a_host_that_starts_resolving_inside_is_refused_at_send_time(receiver, emit, settings):
+    # Saved while allowed (or while its DNS pointed outside); the guard runs again before each POST.
+    WebhookEndpoint.objects.create(name="x", url=receiver.url, event_types=["stock_bajo"])
+    emit("stock_bajo")
+    delivery = WebhookDelivery.objects.get()
+    assert receiver.all == []
+    assert "refused" in delivery.last_error and delivery.status == DeliveryStatus.PENDING
+    assert delivery.attempt_set.get().http_status is None
+
+
+def test_the_setting_allows_private_targets_for_on_premise_receivers(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    ssrf.check_url("http://10.1.2.3/hook")
+    with pytest.raises(ssrf.UnsafeTargetError):
+        ssrf.check_url("gopher://10.1.2.3/hook")  # the scheme rule still holds
