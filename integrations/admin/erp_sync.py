@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from erp.exceptions import DomainError
@@ -10,6 +11,7 @@ from integrations.tasks import sync_erp_task
 
 
 class ErpConnectionForm(forms.ModelForm):
+    base_url = forms.URLField(label=_("URL base"), assume_scheme="https", help_text=_("p. ej. https://sap.empresa.com"))
     api_key = forms.CharField(
         label=_("clave de API"),
         required=False,
@@ -31,6 +33,8 @@ class ErpConnectionForm(forms.ModelForm):
 
 @admin.register(ErpConnection)
 class ErpConnectionAdmin(admin.ModelAdmin):
+    # Typed without a scheme, a URL means https (Django 6's default; explicit now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     form = ErpConnectionForm
     list_display = ("name", "base_url", "enabled", "page_size", "last_run")
     search_fields = ("name", "base_url")

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -109,6 +110,8 @@ class RecentDeliveryInline(admin.TabularInline):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    # Typed without a scheme, a URL means https (Django 6's default; explicit now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     form = WebhookEndpointForm
     list_display = ["name", "url", "active", "events_list", "failing_since", "disabled_reason"]
     list_filter = ["active"]

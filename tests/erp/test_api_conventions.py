@@ -71,7 +71,7 @@ def test_every_api_route_refuses_anonymous_callers(anon_client, path, name):
         assert response.json()["success"] is False
 
 
-def test_public_allowlist_is_short_and_only_auth_and_docs():
+def test_public_allowlist_is_short_auth_docs_and_inbound_webhooks_only():
     public = {name for _, name in api_routes()} & PUBLIC_ROUTES
     assert public <= PUBLIC_ROUTES and len(PUBLIC_ROUTES) <= 8
 
