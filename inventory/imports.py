@@ -289,6 +289,12 @@ def _differs(current: tuple, values: dict) -> bool:
 
 
 def _write_article_batch(batch: list[ArticleRow], result: ImportResult) -> None:
+    if connection.vendor == "postgresql":
+        created, updated = _upsert_articles_with_copy([(row.code, _article_values(row)) for row in batch])
+        result.created += created
+        result.updated += updated
+        result.unchanged += len(batch) - created - updated
+        return
     existing = {
         row[0]: row[1:]
         for row in Article.objects.filter(code__in=[r.code for r in batch]).values_list("code", *_COMPARED)
@@ -307,17 +313,14 @@ def _write_article_batch(batch: list[ArticleRow], result: ImportResult) -> None:
         to_write.append((row.code, values))
     if not to_write:
         return
-    if connection.vendor == "postgresql":
-        _upsert_articles_with_copy(to_write)
-    else:
-        now = timezone.now()
-        # One INSERT ... ON CONFLICT (code) DO UPDATE per batch: an upsert that keeps ids and external refs.
-        Article.objects.bulk_create(
-            [Article(code=code, created_at=now, updated_at=now, **values) for code, values in to_write],
-            update_conflicts=True,
-            unique_fields=["code"],
-            update_fields=[*_COMPARED, "updated_at"],
-        )
+    now = timezone.now()
+    # One INSERT ... ON CONFLICT (code) DO UPDATE per batch: an upsert that keeps ids and external refs.
+    Article.objects.bulk_create(
+        [Article(code=code, created_at=now, updated_at=now, **values) for code, values in to_write],
+        update_conflicts=True,
+        unique_fields=["code"],
+        update_fields=[*_COMPARED, "updated_at"],
+    )
 
 
 def _copy_text(value) -> str:
@@ -326,11 +329,12 @@ def _copy_text(value) -> str:
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _upsert_articles_with_copy(rows: list[tuple[str, dict]]) -> None:
+def _upsert_articles_with_copy(rows: list[tuple[str, dict]]) -> tuple[int, int]:
     """PostgreSQL fast path: COPY the batch into a temporary table, then one INSERT ... ON CONFLICT from it.
 
     The ORM's bulk_create spends most of its time building SQL row by row; COPY streams the batch as text.
-    Identifiers below come from model metadata, never from the file.
+    Unchanged rows are skipped by the WHERE of the upsert, and `xmax = 0` tells inserted rows from updated
+    ones, so no SELECT is needed to count. Returns (created, updated). Identifiers come from model metadata.
     """
     qn = connection.ops.quote_name
     table = qn(Article._meta.db_table)
@@ -349,12 +353,18 @@ def _upsert_articles_with_copy(rows: list[tuple[str, dict]]) -> None:
         cursor.execute("TRUNCATE emerald_article_import")
         cursor.connection.cursor().copy_expert(f"COPY emerald_article_import ({column_sql}) FROM STDIN", buffer)
         updates = ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in (*_COMPARED, "updated_at"))
+        current = ", ".join(f"{table}.{qn(c)}" for c in _COMPARED)
+        incoming = ", ".join(f"EXCLUDED.{qn(c)}" for c in _COMPARED)
         cursor.execute(
             f"INSERT INTO {table} ({column_sql}, {qn('active')}, {qn('created_at')}, {qn('updated_at')}) "  # noqa: S608
             f"SELECT {column_sql}, TRUE, %s, %s FROM emerald_article_import "
-            f"ON CONFLICT ({qn('code')}) DO UPDATE SET {updates}",
+            f"ON CONFLICT ({qn('code')}) DO UPDATE SET {updates} "
+            f"WHERE ({current}) IS DISTINCT FROM ({incoming}) "
+            "RETURNING (xmax = 0)",
             [now, now],
         )
+        inserted = [row[0] for row in cursor.fetchall()]
+    return sum(inserted), len(inserted) - sum(inserted)
 
 
 def _write_stock_batch(batch: list[StockRow], result: ImportResult, actor) -> None:
