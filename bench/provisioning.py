@@ -132,6 +132,7 @@ def main() -> None:
         from django.db import connection
 
         print(f"Provisioning {args.services} services, {args.runs} runs, database: {connection.vendor}")
+        print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         bulk, single = [], []
         for run in range(1, args.runs + 1):
             bulk.append(run_once(args.services, bulk=True, run=run))
@@ -140,6 +141,7 @@ def main() -> None:
         print(f"median bulk (one connection):       {b:8.1f} services/s")
         print(f"median single (connect per service): {s:8.1f} services/s")
         print(f"ratio: {b / s:.1f}x   targets: bulk >= 300/s and >= 5x")
+        print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import librouteros
-from librouteros.exceptions import LibRouterosError, MultiTrapError, TrapError
+from librouteros.connections import SocketTransport
+from librouteros.exceptions import ConnectionClosed, LibRouterosError, MultiTrapError, TrapError
+from librouteros.protocol import compose_word, encode_sentence, parse_word
 from librouteros.query import Key
 
 from provisioning.routeros.errors import RouterAuthError, RouterCommandError, RouterUnreachableError
@@ -88,6 +90,7 @@ class RouterClient:
             raise self._timeout_error(started) from None
         except (OSError, LibRouterosError, UnicodeError) as exc:
             raise RouterUnreachableError(f"{self._label()}: no se pudo conectar ({_describe(exc)}).") from None
+        self._api.protocol.transport = _ReadAheadTransport(self._api.protocol.transport.sock)
         logger.debug("Connected to router %s", self._label())
 
     def close(self) -> None:
@@ -158,6 +161,51 @@ class RouterClient:
 
     def remove_queue(self, queue_id: str) -> None:
         self._run(lambda api: api.path(*QUEUES).remove(queue_id))
+
+    def pipeline(self, commands: list[tuple[tuple[str, ...], str, dict[str, Any]]]) -> list[Any]:
+        """Send independent commands ``(menu, verb, values)`` in one write, then read every reply.
+
+        RouterOS runs tagged commands of one session concurrently and tags each reply, so the commands
+        must not depend on each other (bulk runs send one step of many services at once). Returns, per
+        command, its ``ret`` (an ``add``'s new ``.id``, else None) or the RouterCommandError of its trap;
+        a dropped connection or a timeout raises for the whole batch, as for one command.
+        """
+        if not commands:
+            return []
+
+        def send_and_read(api):
+            encoding = api.protocol.encoding
+            sentences = []
+            for tag, (menu, verb, values) in enumerate(commands):
+                words = [compose_word(key.replace("_", "-"), value) for key, value in values.items()]
+                sentences.append(
+                    encode_sentence("/" + "/".join((*menu, verb)), *words, f".tag={tag}", encoding=encoding)
+                )
+            api.protocol.transport.write(b"".join(sentences))
+            results: dict[int, Any] = {}
+            traps: dict[int, TrapError] = {}
+            while len(results) < len(commands):
+                reply, words = api.protocol.readSentence()  # raises FatalError on !fatal
+                tag, attributes = None, {}
+                for word in words:
+                    # librouteros' own parser chokes on ".tag=" (no leading "="): split it off here.
+                    if word.startswith(".tag="):
+                        tag = int(word[5:])
+                    else:
+                        key, value = parse_word(word)
+                        attributes[key] = value
+                if tag is None or not 0 <= tag < len(commands):
+                    raise LibRouterosError(f"untagged or unknown reply {reply} in a pipeline")
+                if reply == "!trap":
+                    traps.setdefault(tag, TrapError(**attributes))
+                elif reply == "!done":
+                    results[tag] = text(attributes.get("ret")) or None
+            return [
+                RouterCommandError(f"{self._label()}: {traps[tag]}") if tag in traps else results[tag]
+                for tag in range(len(commands))
+            ]
+
+        return self._run(send_and_read)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -240,6 +288,29 @@ class RouterClient:
 
     def _label(self) -> str:
         return self.config.name or f"{self.config.host}:{self.config.port}"
+
+
+class _ReadAheadTransport(SocketTransport):
+    """librouteros reads a reply a few bytes at a time (one ``recv`` per length prefix and per word):
+    a print of a thousand leases costs tens of thousands of system calls. Read what has arrived instead.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock)
+        self._data = b""
+        self._position = 0
+
+    def read(self, length: int) -> bytes:
+        end = self._position + length
+        while end > len(self._data):
+            got = self.sock.recv(65536)  # the socket timeout still bounds every wait
+            if not got:
+                raise ConnectionClosed("Connection unexpectedly closed.")
+            self._data = self._data[self._position :] + got
+            self._position, end = 0, length
+        chunk = self._data[self._position : end]
+        self._position = end
+        return chunk
 
 
 def _describe(exc: BaseException) -> str:

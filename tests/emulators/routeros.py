@@ -35,11 +35,13 @@ import argparse
 import contextlib
 import datetime as dt
 import fnmatch
+import functools
 import hashlib
 import ipaddress
 import os
 import re
 import secrets
+import select
 import socket
 import socketserver
 import ssl
@@ -369,39 +371,66 @@ def _sort_key(value: str) -> tuple[int, Any]:
         return (1, value)
 
 
-def _comparable(row_value: str, query_value: str, name: str) -> str:
-    """Bring a query value to the stored form: ``no`` == ``false``, ``10M/50M`` == ``10000000/50000000``."""
-    if row_value in ("true", "false") and query_value.lower() in _TRUE_WORDS | _FALSE_WORDS:
-        return normalize_bool(query_value)
+@functools.lru_cache(maxsize=4096)
+def _query_forms(query_value: str, name: str) -> tuple[str | None, str]:
+    """(boolean form or None, normalised form) of a query value: computed once, not once per row."""
+    boolean = normalize_bool(query_value) if query_value.lower() in _TRUE_WORDS | _FALSE_WORDS else None
     normalizer = NORMALIZERS.get(name)
     if normalizer is not None and query_value:
         try:
-            return normalizer(query_value)
+            return boolean, normalizer(query_value)
         except ValueError:
             pass
-    return query_value
+    return boolean, query_value
 
 
-def evaluate_condition(row: dict[str, str], condition: str) -> bool:
-    """One ``?`` word without its ``?``: presence, absence, equality, less/greater than."""
+def _comparable(row_value: str, query_value: str, name: str) -> str:
+    """Bring a query value to the stored form: ``no`` == ``false``, ``10M/50M`` == ``10000000/50000000``."""
+    boolean, normalized = _query_forms(query_value, name)
+    if boolean is not None and row_value in ("true", "false"):
+        return boolean
+    return normalized
+
+
+def compile_condition(condition: str) -> Callable[[dict[str, str]], bool]:
+    """One ``?`` word without its ``?`` (presence, absence, equality, less/greater than) as a row predicate.
+
+    Parsed and normalised once per command: a filtered print over a big table then costs a dict lookup
+    per row, as on a router, instead of re-parsing the word and re-normalising its value for every row.
+    """
     if condition.startswith("-"):
-        return condition[1:] not in row
+        absent = condition[1:]
+        return lambda row: absent not in row
     if condition[0] in "=<>":
         operator, body = condition[0], condition[1:]
     else:
         operator, body = "=", condition
         if "=" not in body:
-            return body in row  # "?name": the property is present
+            return lambda row: body in row  # "?name": the property is present
     name, _, value = body.partition("=")
-    if name not in row:
-        return operator == "=" and value == ""
-    stored = row[name]
-    wanted = _comparable(stored, value, name)
-    if operator == "=":
-        return stored == wanted
-    if operator == "<":
-        return _sort_key(stored) < _sort_key(wanted)
-    return _sort_key(stored) > _sort_key(wanted)
+    missing = operator == "=" and value == ""
+    boolean, normalized = _query_forms(value, name)
+    if operator == "=" and boolean is None:
+        # The common case (?address=..., ?name=...): one stored form to compare with.
+        return lambda row: missing if (stored := row.get(name)) is None else stored == normalized
+
+    def check(row: dict[str, str]) -> bool:
+        stored = row.get(name)
+        if stored is None:
+            return missing
+        wanted = _comparable(stored, value, name)
+        if operator == "=":
+            return stored == wanted
+        if operator == "<":
+            return _sort_key(stored) < _sort_key(wanted)
+        return _sort_key(stored) > _sort_key(wanted)
+
+    return check
+
+
+def evaluate_condition(row: dict[str, str], condition: str) -> bool:
+    """One ``?`` word without its ``?``: presence, absence, equality, less/greater than."""
+    return compile_condition(condition)(row)
 
 
 def _pop(stack: list[bool]) -> bool:
@@ -441,15 +470,35 @@ def apply_stack_operations(stack: list[bool], operations: str) -> None:
         position += 1
 
 
-def row_matches(row: dict[str, str], queries: list[str]) -> bool:
-    stack: list[bool] = []
+def compile_query(queries: list[str]) -> Callable[[dict[str, str]], bool]:
+    """The whole query stack of a ``print`` as one row predicate (conditions compiled once)."""
+    steps = []
     for word in queries:
         body = word[1:]
         if body.startswith("#"):
-            apply_stack_operations(stack, body[1:])
+            steps.append((None, body[1:]))
         elif body:
-            stack.append(evaluate_condition(row, body))
-    return all(stack)
+            steps.append((compile_condition(body), ""))
+    if all(check is not None for check, _ops in steps):
+        checks = [check for check, _ops in steps]  # no stack operations: every condition must hold
+        if len(checks) == 1:
+            return checks[0]
+        return lambda row: all(check(row) for check in checks)
+
+    def match(row: dict[str, str]) -> bool:
+        stack: list[bool] = []
+        for check, operations in steps:
+            if check is None:
+                apply_stack_operations(stack, operations)
+            else:
+                stack.append(check(row))
+        return all(stack)
+
+    return match
+
+
+def row_matches(row: dict[str, str], queries: list[str]) -> bool:
+    return compile_query(queries)(row)
 
 
 # --------------------------------------------------------------------------------------
@@ -668,7 +717,8 @@ class RouterState:
     def _print(self, menu: Menu, command: Command) -> list[Reply]:
         # Match on the stored rows and order only the hits: a filtered print stays cheap on big tables.
         stored = [menu.singleton()] if menu.singleton is not None else menu.rows.values()
-        rows = [menu.ordered(row) for row in stored if row_matches(row, command.queries)]
+        matches = compile_query(command.queries)
+        rows = [menu.ordered(row) for row in stored if matches(row)]
         if "count-only" in command.attributes:
             return [Reply("!done", {"ret": str(len(rows))})]
         proplist = command.attributes.get(".proplist")
@@ -769,7 +819,15 @@ class RouterState:
             raise Trap("input does not match any value of server", 1)
         if row.get("dynamic") == "true" or row.get("disabled") == "true":
             return
-        for other_id, other in menu.rows.items():
+        mac, address = row.get("mac-address"), row.get("address")
+        # Only leases sharing the MAC or the address can conflict: find those in one cheap pass, so a
+        # set on one lease of a big table does not cost much per other lease.
+        candidates = [
+            (other_id, other)
+            for other_id, other in menu.rows.items()
+            if other.get("mac-address") == mac or other.get("address") == address
+        ]
+        for other_id, other in candidates:
             if other_id == own_id or other.get("dynamic") == "true" or other.get("disabled") == "true":
                 continue
             same_server = server is None or other.get("server") is None or other.get("server") == server
@@ -788,7 +846,7 @@ class RouterState:
 
     @staticmethod
     def _name_taken(menu: Menu, name: str, own_id: str | None) -> bool:
-        return any(row.get("name") == name for row_id, row in menu.rows.items() if row_id != own_id)
+        return any(row_id != own_id for row_id, row in menu.rows.items() if row.get("name") == name)
 
     @staticmethod
     def _free_queue_name(menu: Menu) -> str:
@@ -938,9 +996,30 @@ class Session:
     def reply(self, command: Command, replies: list[Reply]) -> None:
         delay = self.emulator._delay_seconds()
         if delay:
-            time.sleep(delay)
+            self._sleep_unless_closed(delay)
         # One write per response: several small writes would stall on Nagle + delayed ACK.
         self.sock.sendall(b"".join(reply.encode(command.tag) for reply in replies))
+
+    def _sleep_unless_closed(self, seconds: float) -> None:
+        """Wait before replying, but notice a client that gave up and closed meanwhile, as a router does:
+        otherwise its session outlives the client by the whole delay (and ``active_connections`` says so).
+        """
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.sock], [], [], min(remaining, 0.05))
+            if not readable:
+                continue
+            try:
+                peeked = self.sock.recv(1, socket.MSG_PEEK)
+            except ValueError:  # TLS sockets cannot peek: just wait
+                time.sleep(remaining)
+                return
+            except OSError:
+                raise _CloseConnection("peer reset") from None
+            if not peeked:
+                raise _CloseConnection("peer closed")
+            time.sleep(remaining)  # the next command already arrived: it waits its turn
+            return
 
     def fatal(self, reason: str) -> None:
         self.sock.sendall(fatal_sentence(reason))

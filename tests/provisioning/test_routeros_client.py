@@ -138,3 +138,23 @@ def test_a_router_slow_on_every_command_cannot_exceed_the_operation_deadline(rou
                 client.queues()
         assert time.monotonic() - started < 1.6
         assert not client.connected  # a half-read session is never reused
+
+
+def test_a_pipeline_sends_tagged_commands_at_once_and_maps_each_reply(routeros):
+    routeros.trap_on("/queue/simple/add", "failure: already have such name", times=1)
+    commands = [
+        (("queue", "simple"), "add", {"name": "A", "target": "10.0.0.1", "max-limit": "1M/2M"}),
+        (("queue", "simple"), "add", {"name": "B", "target": "10.0.0.2", "max-limit": "1M/2M", "disabled": True}),
+    ]
+    with RouterClient(config(routeros)) as client:
+        refused, created = client.pipeline(commands)
+
+    assert isinstance(refused, RouterCommandError) and "already have such name" in refused.message
+    [queue] = routeros.queues()
+    assert (created, queue["name"], queue["disabled"]) == (queue[".id"], "B", "true")
+
+
+def test_a_pipeline_cut_by_the_router_is_reported_as_unreachable(routeros):
+    routeros.fail_on("/queue/simple/add", mode="drop", times=1)
+    with RouterClient(config(routeros)) as client, pytest.raises(RouterUnreachableError):
+        client.pipeline([(("queue", "simple"), "add", {"name": "A", "target": "10.0.0.1"})])
