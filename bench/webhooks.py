@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 SETTINGS = """
 from erp.settings import *  # noqa
+DEBUG = False  # as in production: no per-query bookkeeping (CursorDebugWrapper) in the worker or the emitter
+# Celery's Django fixup closes every DB connection around every task unless this is set (celery#9824 reverted
+# CONN_MAX_AGE support), so without it each delivery opens a new PostgreSQL connection (a backend fork).
+CELERY_DB_REUSE_MAX = 1000
 WEBHOOK_ALLOW_PRIVATE_TARGETS = True
 WEBHOOK_RETRY_SCHEDULE = (0.5, 1, 2, 2, 2, 2, 2)  # compressed; production waits 1 min ... 10 h
 WEBHOOK_REQUEUE_AFTER_SECONDS = 10
@@ -71,6 +76,19 @@ def run_admin_sql(dsn: str, *statements: str) -> None:
         conn.close()
 
 
+def sweep_until(done, interval: float) -> None:
+    """Beat's job in production (every 30 s there); here every `interval` s, since the schedule is compressed."""
+    from django.db import connection
+
+    from integrations.webhooks import outbound
+
+    try:
+        while not done.wait(interval):
+            outbound.sweep_deliveries()
+    finally:
+        connection.close()
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -81,7 +99,10 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--endpoints", type=int, default=2)
     parser.add_argument("--failure-rate", type=float, default=0.3)
-    parser.add_argument("--concurrency", type=int, default=4, help="worker processes (prefork)")
+    # Measured on the 2-core machine (docs/benchmarks.md): prefork -c 8 beat -c 4 and -c 16, and threads -c 8/16.
+    parser.add_argument("--pool", choices=("prefork", "threads"), default="prefork", help="the worker's pool")
+    parser.add_argument("--concurrency", type=int, default=8, help="worker processes (or threads with --pool threads)")
+    parser.add_argument("--sweep-interval", type=float, default=0.5, help="seconds between sweeps (beat's job)")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--db", default="emerald_bench_webhooks")
@@ -132,7 +153,7 @@ def main() -> int:
         WebhookEndpoint.objects.create(name=f"bench-{i}", url=url, event_types=["stock_bajo"], secret=DEFAULT_SECRET)
 
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "erp.celery", "worker", "--pool=prefork"]
+        [sys.executable, "-m", "celery", "-A", "erp.celery", "worker", f"--pool={args.pool}"]
         + [f"--concurrency={args.concurrency}", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
         cwd=ROOT,
         env=env,
@@ -148,17 +169,23 @@ def main() -> int:
             "cantidad_actual": "1",
             "umbral_minimo": "5",
         }
+        done = threading.Event()
+        sweeper = threading.Thread(target=sweep_until, args=(done, args.sweep_interval), daemon=True)
         started = time.monotonic()
+        sweeper.start()  # from the first emit on, as beat would: retries are due while events are still emitted
         for _ in range(args.events):
             with transaction.atomic():  # one business transaction per event, as a service would
                 events.emit("stock_bajo", data)
         emit_seconds = time.monotonic() - started
         deadline = started + args.timeout
         while time.monotonic() < deadline:
-            if WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED).count() >= expected:
+            # Done when nothing is left pending (a delivery may also end fallido after all its attempts).
+            pending = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+            if not pending and WebhookDelivery.objects.count() >= expected:
                 break
-            outbound.sweep_deliveries()  # beat's job, every 0.5 s here because the retry schedule is compressed
-            time.sleep(0.5)
+            time.sleep(0.2)
+        done.set()
+        sweeper.join()
         wall = time.monotonic() - started
         parent.send("stats")
         stats = parent.recv()
@@ -172,6 +199,8 @@ def main() -> int:
         first_emit = min(r[0] for r in rows)
         span = (last - first_emit).total_seconds()
         attempts = WebhookAttempt.objects.count()
+        failed = WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).count()
+        pending = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).count()
         first_pass_span = max(r[1] for r in rows if r[1]) - first_emit
         lines = [
             ("events emitted", f"{args.events} in {emit_seconds:.1f} s ({args.events / emit_seconds:.0f}/s)"),
@@ -188,7 +217,11 @@ def main() -> int:
                 "emit -> 1st attempt",
                 f"p50 {statistics.median(latencies):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms",
             ),
-            ("run", f"{wall:.1f} s, worker concurrency {args.concurrency}, failure rate {args.failure_rate}"),
+            ("failed / pending", f"{failed} used all {outbound.max_attempts()} attempts, {pending} still pending"),
+            (
+                "run",
+                f"{wall:.1f} s, worker --pool={args.pool} -c {args.concurrency}, failure rate {args.failure_rate}",
+            ),
         ]
         for label, value in lines:
             print(f"{label:<22}{value}")

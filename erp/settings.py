@@ -144,6 +144,9 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "fanout_prefix": True, "fanout_patterns": True}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Celery's Django fixup otherwise closes the DB connection around every task (a new PostgreSQL backend per
+# webhook delivery); CONN_HEALTH_CHECKS above still drops a broken connection before it is reused.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 
 # ---------------------------------------------------------------- DRF
 REST_FRAMEWORK = {

@@ -61,6 +61,42 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
+def _fields(*, system, kind, ok, request, response, error, duration_ms) -> dict:
+    return {
+        "system": system[:50],
+        "kind": kind[:50],
+        "status": LogStatus.OK if ok else LogStatus.ERROR,
+        "request_summary": redact(request or {}),
+        "response_summary": redact(response or {}),
+        "error": redact_text(error or ""),
+        "duration_ms": max(0, int(duration_ms)),
+    }
+
+
+def entry(
+    *,
+    system: str,
+    kind: str,
+    ok: bool,
+    request: dict | None = None,
+    response: dict | None = None,
+    error: str = "",
+    duration_ms: int = 0,
+) -> IntegrationLog:
+    """One redacted, unsaved entry, for a service that inserts it in its own transaction next to its record."""
+    return IntegrationLog(
+        **_fields(
+            system=system,
+            kind=kind,
+            ok=ok,
+            request=request,
+            response=response,
+            error=error,
+            duration_ms=duration_ms,
+        )
+    )
+
+
 def write(
     *,
     system: str,
@@ -73,16 +109,17 @@ def write(
 ) -> IntegrationLog | None:
     """Store one redacted entry; a logging failure is reported but never breaks the integration call."""
     try:
+        fields = _fields(
+            system=system,
+            kind=kind,
+            ok=ok,
+            request=request,
+            response=response,
+            error=error,
+            duration_ms=duration_ms,
+        )
         with transaction.atomic():  # a savepoint: a failed insert must not poison the caller's transaction
-            return IntegrationLog.objects.create(
-                system=system[:50],
-                kind=kind[:50],
-                status=LogStatus.OK if ok else LogStatus.ERROR,
-                request_summary=redact(request or {}),
-                response_summary=redact(response or {}),
-                error=redact_text(error or ""),
-                duration_ms=max(0, int(duration_ms)),
-            )
+            return IntegrationLog.objects.create(**fields)
     except Exception:
         logger.exception("Could not write the integration log entry for %s/%s", system, kind)
         return None

@@ -9,7 +9,8 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -172,27 +173,30 @@ def enqueue_delivery(delivery_id: int) -> None:
 
 
 def claim_delivery(delivery_id: int, *, now=None) -> WebhookDelivery | None:
-    """Take the send lease on a due, pending, unheld delivery; None if another sender has it or it is not due."""
+    """Take the send lease on a due, pending, unheld delivery; None if another sender has it or it is not due.
+
+    The claim is one conditional UPDATE on the delivery row alone, committed at once: of two senders racing
+    for the row, PostgreSQL re-checks the WHERE for the second after the first commits, so it matches nothing.
+    """
     now = now or timezone.now()
     lease = timedelta(seconds=_setting("WEBHOOK_SEND_LEASE_SECONDS", 60))
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("endpoint")
-            .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-            .first()
+    claimed = (
+        WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(locked_until=now + lease)
+    )
+    if not claimed:
+        return None
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    if not delivery.endpoint.active:
+        # Fanned out while the endpoint was being disabled: we hold the lease, so nobody else writes the row.
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            status=DeliveryStatus.DISCARDED,
+            last_error=_("El endpoint está desactivado."),
+            next_attempt_at=None,
+            locked_until=None,
         )
-        if delivery is None:
-            return None
-        if not delivery.endpoint.active:
-            delivery.status = DeliveryStatus.DISCARDED
-            delivery.last_error = _("El endpoint está desactivado.")
-            delivery.next_attempt_at = None
-            delivery.save(update_fields=["status", "last_error", "next_attempt_at"])
-            return None
-        delivery.locked_until = now + lease
-        delivery.save(update_fields=["locked_until"])
+        return None
     return delivery
 
 
@@ -215,65 +219,93 @@ def attempt_delivery(delivery_id: int) -> DeliveryResult | None:
 
 
 def record_attempt(delivery: WebhookDelivery, result: DeliveryResult, *, attempted_at) -> WebhookAttempt:
-    """Store the attempt, move the delivery on (delivered / next retry / failed) and track endpoint health."""
+    """Store the attempt, move the delivery on (delivered / next retry / failed) and track endpoint health.
+
+    `delivery` is the row as claimed: while the lease is held only this sender changes its attempts, so the
+    number is known without re-reading the row. Staff or disable_endpoint may still have changed its status;
+    the update is therefore conditional on `pendiente`, and an attempt on a row that left it is only recorded.
+    """
     now = timezone.now()
+    number = delivery.attempts + 1
+    error = result.error or ("" if result.ok else f"HTTP {result.status_code}")
+    if result.ok:
+        outcome = {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "next_attempt_at": None}
+    else:
+        delay = None if result.gone else next_delay(number)
+        outcome = (
+            {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
+            if delay is None
+            else {"next_attempt_at": now + delay}
+        )
+    log = _log_entry(
+        system="webhook",
+        kind="entrega",
+        ok=result.ok,
+        request={
+            "endpoint": delivery.endpoint_id,
+            "msg_id": delivery.msg_id,
+            "type": delivery.event_type,
+            "attempt": number,
+        },
+        response={"status": result.status_code, "body": result.response_body[:512]},
+        error=error,
+        duration_ms=result.response_ms,
+    )
+    common = {
+        "attempts": F("attempts") + 1,
+        "locked_until": None,
+        "last_status_code": result.status_code,
+        "last_error": error,
+        "first_attempt_at": Coalesce(F("first_attempt_at"), Value(attempted_at)),
+    }
     with transaction.atomic():
-        row = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
-        row.attempts += 1
+        rows = WebhookDelivery.objects.filter(pk=delivery.pk)
+        if not rows.filter(status=DeliveryStatus.PENDING).update(**common, **outcome):
+            rows.update(**common)  # discarded or retried by staff meanwhile: keep their status
         attempt = WebhookAttempt.objects.create(
-            delivery=row,
-            number=row.attempts,
+            delivery_id=delivery.pk,
+            number=number,
             attempted_at=attempted_at,
             http_status=result.status_code,
             response_ms=result.response_ms,
             response_body=result.response_body,
             error=result.error,
         )
-        row.locked_until = None
-        row.last_status_code = result.status_code
-        row.last_error = result.error or ("" if result.ok else f"HTTP {result.status_code}")
-        row.first_attempt_at = row.first_attempt_at or attempted_at
-        if row.status == DeliveryStatus.PENDING:
-            delay = None if result.ok or result.gone else next_delay(row.attempts)
-            if result.ok:
-                row.status, row.delivered_at, row.next_attempt_at = DeliveryStatus.DELIVERED, now, None
-            elif delay is None:
-                row.status, row.next_attempt_at = DeliveryStatus.FAILED, None
-            else:
-                row.next_attempt_at = now + delay
-        row.save()
-        _track_endpoint_health(row.endpoint_id, result, now)
-        logs.write(
-            system="webhook",
-            kind="entrega",
-            ok=result.ok,
-            request={
-                "endpoint": row.endpoint_id,
-                "msg_id": row.msg_id,
-                "type": row.event_type,
-                "attempt": row.attempts,
-            },
-            response={"status": result.status_code, "body": result.response_body[:512]},
-            error=row.last_error,
-            duration_ms=result.response_ms,
-        )
+        _track_endpoint_health(delivery.endpoint, result, now)
+        if log is not None:
+            # Same transaction, no savepoint: the audit row commits with the attempt it describes.
+            log.save(force_insert=True)
     return attempt
 
 
-def _track_endpoint_health(endpoint_id: int, result: DeliveryResult, now) -> None:
-    endpoints = WebhookEndpoint.objects.filter(pk=endpoint_id)
+def _log_entry(**fields):
+    # Built (and redacted) before the record's transaction: a failure here costs the log line, never the record.
+    try:
+        return logs.entry(**fields)
+    except Exception:
+        logger.exception("Could not build the integration log entry for webhook %s", fields["request"]["msg_id"])
+        return None
+
+
+def _track_endpoint_health(endpoint: WebhookEndpoint, result: DeliveryResult, now) -> None:
+    # `endpoint` was read at claim time and is only used to skip the 24 h check while it cannot be due;
+    # every write is conditional on the current row.
+    endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
     if result.ok:
-        # Conditional updates: the common case (already healthy) touches and locks no row.
+        # Conditional update: the common case (already healthy) touches and locks no row.
         endpoints.filter(failing_since__isnull=False).update(failing_since=None)
         return
     if result.gone:
-        disable_endpoint(endpoint_id, reason=_("El receptor respondió 410 Gone: desactivado de inmediato."), now=now)
+        disable_endpoint(endpoint.pk, reason=_("El receptor respondió 410 Gone: desactivado de inmediato."), now=now)
         return
     endpoints.filter(failing_since__isnull=True).update(failing_since=now)
     hours = _setting("WEBHOOK_DISABLE_AFTER_HOURS", 24)
-    if endpoints.filter(active=True, failing_since__lte=now - timedelta(hours=hours)).exists():
+    cutoff = now - timedelta(hours=hours)
+    if endpoint.failing_since is None or endpoint.failing_since > cutoff:
+        return  # not failing for long enough at claim time; a success since then only makes it shorter
+    if endpoints.filter(active=True, failing_since__lte=cutoff).exists():  # still failing since then?
         disable_endpoint(
-            endpoint_id,
+            endpoint.pk,
             reason=_("Todas las entregas fallaron durante %(hours)s h (último error: %(error)s).")
             % {"hours": hours, "error": result.error or f"HTTP {result.status_code}"},
             now=now,

@@ -8,8 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook
+from urllib3.connection import HTTPConnection
 
 from integrations.webhooks import outbound
+from integrations.webhooks.delivery import WebhookSender
+from tests.emulators.erp import LoopbackHTTPService, Response
 from tests.emulators.webhook_receiver import whsec_key_bytes
 from tests.fixtures.integrations import STOCK_BAJO, WEBHOOK_SECRET
 
@@ -77,3 +80,59 @@ def test_after_the_rotation_window_only_the_new_secret_signs(endpoint, receiver,
 def test_a_new_endpoint_gets_a_standard_webhooks_secret(db, allow_private_targets):
     created = outbound.create_endpoint(name="ERP", url="http://127.0.0.1:9/hook", event_types=["stock_bajo"])
     assert created.secret.startswith("whsec_") and len(whsec_key_bytes(created.secret)) == 32
+
+
+class _ScriptedReceiver(LoopbackHTTPService):
+    """Answers POSTs from a list of canned responses, recording each request's headers."""
+
+    def __init__(self, responses):
+        super().__init__()
+        self.responses = list(responses)
+        self.requests: list[dict[str, str]] = []
+
+    def _respond(self, method, raw_path, headers, body):
+        self.requests.append(headers)
+        return self.responses.pop(0)
+
+
+@pytest.fixture
+def new_connections(monkeypatch):
+    """Counts the TCP connections the sender opens."""
+    opened = []
+    original = HTTPConnection.connect
+
+    def counting(connection):
+        opened.append(connection.port)
+        return original(connection)
+
+    monkeypatch.setattr(HTTPConnection, "connect", counting)
+    return opened
+
+
+def test_deliveries_reuse_one_kept_alive_connection(allow_private_targets, new_connections):
+    sender = WebhookSender()
+    with _ScriptedReceiver([Response(200, b'{"ok": true}')] * 3) as server:
+        results = [sender.post(server.url + "/hook", b"{}", {}) for _ in range(3)]
+    assert [r.status_code for r in results] == [200, 200, 200]
+    assert len(new_connections) == 1
+
+
+def test_a_long_response_body_is_cut_and_never_leaks_into_the_next_delivery(allow_private_targets, new_connections):
+    long_body = b"A" * 5000 + b"END-OF-FIRST"
+    sender = WebhookSender()
+    with _ScriptedReceiver([Response(500, long_body, "text/plain"), Response(202, b"second", "text/plain")]) as server:
+        first = sender.post(server.url + "/hook", b"{}", {})
+        second = sender.post(server.url + "/hook", b"{}", {})
+    assert first.status_code == 500 and first.response_body == "A" * 1024
+    # The unread rest of the first body was dropped with its connection, not read as the second response.
+    assert second.status_code == 202 and second.response_body == "second"
+    assert len(new_connections) == 2
+
+
+def test_a_cookie_set_by_one_receiver_is_never_sent_with_a_later_delivery(allow_private_targets):
+    sender = WebhookSender()
+    set_cookie = Response(200, b"{}", headers={"Set-Cookie": "session=abc; Path=/"})
+    with _ScriptedReceiver([set_cookie, Response(200, b"{}")]) as server:
+        sender.post(server.url + "/hook", b"{}", {})
+        sender.post(server.url + "/hook", b"{}", {})
+    assert "cookie" not in server.requests[1]

@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 
 from erp import events
-from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.models import DeliveryStatus, IntegrationLog, WebhookDelivery, WebhookEndpoint
 from integrations.webhooks import outbound
+from integrations.webhooks.delivery import DeliveryResult
 from tests.fixtures.integrations import STOCK_BAJO
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +67,39 @@ def test_deliveries_of_disabled_endpoints_are_not_swept(lost_delivery, endpoint,
     endpoint.active = False
     endpoint.save()
     assert run_on_commit(outbound.sweep_deliveries) == 0
+
+
+def test_a_claimed_delivery_cannot_be_claimed_again_until_its_lease_expires(lost_delivery, settings):
+    settings.WEBHOOK_SEND_LEASE_SECONDS = 60
+    now = timezone.now()
+    assert outbound.claim_delivery(lost_delivery.pk, now=now) is not None
+    # A second task for the same row (a duplicate message, a sweeper re-enqueue) finds it held: no second send.
+    assert outbound.claim_delivery(lost_delivery.pk, now=now + timedelta(seconds=59)) is None
+    assert outbound.claim_delivery(lost_delivery.pk, now=now + timedelta(seconds=61)) is not None
+
+
+def test_a_duplicate_send_task_posts_the_delivery_once(lost_delivery, receiver):
+    outbound.attempt_delivery(lost_delivery.pk)
+    outbound.attempt_delivery(lost_delivery.pk)
+    lost_delivery.refresh_from_db()
+    assert len(receiver.all) == 1
+    assert lost_delivery.status == DeliveryStatus.DELIVERED and lost_delivery.attempts == 1
+
+
+def test_a_delivery_of_an_endpoint_switched_off_meanwhile_is_discarded_unsent(lost_delivery, receiver):
+    WebhookEndpoint.objects.update(active=False)  # e.g. fan-out raced with disable_endpoint
+    assert outbound.attempt_delivery(lost_delivery.pk) is None
+    lost_delivery.refresh_from_db()
+    assert lost_delivery.status == DeliveryStatus.DISCARDED and lost_delivery.locked_until is None
+    assert receiver.all == []
+
+
+def test_an_attempt_on_a_delivery_discarded_while_in_flight_is_recorded_without_reviving_it(lost_delivery):
+    claimed = outbound.claim_delivery(lost_delivery.pk)
+    outbound.disable_endpoint(claimed.endpoint_id, reason="staff")  # while the POST is in flight
+    outbound.record_attempt(claimed, DeliveryResult(500, 3, "boom"), attempted_at=timezone.now())
+    lost_delivery.refresh_from_db()
+    assert lost_delivery.status == DeliveryStatus.DISCARDED and lost_delivery.next_attempt_at is None
+    assert lost_delivery.attempts == 1 and lost_delivery.locked_until is None
+    assert lost_delivery.attempt_set.get().http_status == 500
+    assert IntegrationLog.objects.filter(system="webhook", request_summary__msg_id=lost_delivery.msg_id).exists()
