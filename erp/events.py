@@ -1,6 +1,7 @@
 """The event catalog and emit(): every domain event is an outbox row written in the caller's transaction."""
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,8 +86,7 @@ _pending: dict[int, list[int]] = {}
 
 
 def _connection_key() -> int:
-    import threading
-
+    # Django connections are per thread, and so are their after-commit callbacks.
     return threading.get_ident()
 
 

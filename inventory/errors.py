@@ -21,3 +21,7 @@ class UnknownArticleError(NotFoundError):
 
 class UnknownWarehouseError(NotFoundError):
     code = "UNKNOWN_WAREHOUSE"
+
+
+class ArticleExistsError(ConflictError):
+    code = "ARTICLE_EXISTS"

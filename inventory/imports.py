@@ -380,7 +380,7 @@ def _write_stock_batch(batch: list[StockRow], result: ImportResult, actor) -> No
         if before is not None and before == row.quantity:
             result.unchanged += 1
             continue
-        services._set_stock(
+        services.apply_stock_level(
             article=article, warehouse=warehouse, quantity=row.quantity, reference="import_csv", actor=actor
         )
         if before is None:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from erp import events
 from inventory.errors import (
+    ArticleExistsError,
     InsufficientStockError,
     InvalidMovementError,
     MovementNotPendingError,
@@ -264,7 +265,10 @@ def acknowledge_alert(alert_id: int, *, actor: Actor = SYSTEM) -> StockAlert:
 # ----------------------------------------------------------------------------- stock and articles
 
 
-def _set_stock(*, article: Article, warehouse: Warehouse, quantity, reference: str, actor: Actor) -> Movement | None:
+def apply_stock_level(
+    *, article: Article, warehouse: Warehouse, quantity, reference: str, actor: Actor
+) -> Movement | None:
+    """set_stock without its own transaction, for callers that batch many rows in theirs (the CSV import)."""
     quantity = Decimal(quantity)
     if quantity < 0:
         raise InvalidMovementError("La cantidad de stock no puede ser negativa.")
@@ -289,7 +293,15 @@ def _set_stock(*, article: Article, warehouse: Warehouse, quantity, reference: s
 @transaction.atomic
 def set_stock(*, article: Article, warehouse: Warehouse, quantity, reference: str = "", actor: Actor = SYSTEM):
     """Bring stock to `quantity` through an approved ajuste, so history stays complete; None if unchanged."""
-    return _set_stock(article=article, warehouse=warehouse, quantity=quantity, reference=reference, actor=actor)
+    return apply_stock_level(article=article, warehouse=warehouse, quantity=quantity, reference=reference, actor=actor)
+
+
+@transaction.atomic
+def create_article(*, code: str, **fields) -> Article:
+    """Create an article; an existing code (case-insensitive) is ARTICLE_EXISTS (409), never an overwrite."""
+    if Article.objects.filter(code=normalize_code(code)).exists():
+        raise ArticleExistsError(f"Ya existe el artículo '{normalize_code(code)}'.")
+    return save_article(code=code, **fields)[0]
 
 
 ARTICLE_FIELDS = ("name", "category", "unit", "material", "diameter_mm", "min_stock", "active", "external_ref")

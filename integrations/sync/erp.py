@@ -4,6 +4,8 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from erp.exceptions import DomainError, TransientError, TransportError
@@ -17,6 +19,8 @@ from inventory.models import Article, Movement, MovementKind, MovementStatus
 logger = logging.getLogger(__name__)
 LOCK_TTL = 3600
 ERP_REFERENCE_PREFIX = "erp:"
+# A pushed movement's Idempotency-Key and its ErpSyncRecord.external_ref: stable, so a retry lands once.
+MOVEMENT_KEY_PREFIX = "emerald-mov-"
 
 
 @dataclass
@@ -121,18 +125,18 @@ def pull_stock(connection: ErpConnection, client: ErpClient, counts: SyncCounts)
 
 def movements_to_push(connection: ErpConnection):
     """Approved since `push_since`, not already synced, and not the ERP's own ajustes echoed back."""
-    synced = ErpSyncRecord.objects.filter(kind=SyncKind.MOVEMENT, status=SyncStatus.SYNCED).values("internal_ref")
+    synced = ErpSyncRecord.objects.filter(
+        kind=SyncKind.MOVEMENT,
+        status=SyncStatus.SYNCED,
+        external_ref=Concat(Value(MOVEMENT_KEY_PREFIX), Cast(OuterRef("pk"), CharField())),
+    )
     return (
         Movement.objects.filter(status=MovementStatus.APPROVED, decided_at__gte=connection.push_since)
         .exclude(reference__startswith=ERP_REFERENCE_PREFIX)
-        .exclude(pk__in=_as_ints(synced))
+        .exclude(Exists(synced))
         .select_related("article")
         .order_by("pk")
     )
-
-
-def _as_ints(values_qs):
-    return [int(v["internal_ref"]) for v in values_qs if str(v["internal_ref"]).isdigit()]
 
 
 def movement_payload(movement: Movement) -> dict:
@@ -147,7 +151,7 @@ def movement_payload(movement: Movement) -> dict:
 
 def push_movements(connection: ErpConnection, client: ErpClient, counts: SyncCounts) -> None:
     for movement in movements_to_push(connection):
-        key = f"emerald-mov-{movement.pk}"
+        key = f"{MOVEMENT_KEY_PREFIX}{movement.pk}"
         payload = movement_payload(movement)
         try:
             answer = client.push_movement(payload, idempotency_key=key)

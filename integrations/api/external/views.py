@@ -81,11 +81,7 @@ class ArticleViewSet(ExternalApiMixin, mixins.ListModelMixin, mixins.RetrieveMod
         data.is_valid(raise_exception=True)
 
         def act():
-            if Article.objects.filter(code=data.validated_data["code"]).exists():
-                raise services.InvalidMovementError(
-                    f"Ya existe el artículo '{data.validated_data['code']}'.", code="ARTICLE_EXISTS", status=409
-                )
-            article, _ = services.save_article(**data.validated_data)
+            article = services.create_article(**data.validated_data)
             return Response(ArticleSerializer(self.get_queryset().get(pk=article.pk)).data, status=201)
 
         return idempotent(request, act)
