@@ -74,15 +74,15 @@ def emit(event_type: str, data: dict):
 
     validate(event_type, data)
     event = OutboxEvent.objects.create(type=event_type, payload=data)
-    _pending.setdefault(_connection_key(), []).append(event.pk)
+    _pending.setdefault(_connection_key(), []).append(event)
     transaction.on_commit(_dispatch_after_commit)
     return event
 
 
 # Events emitted by this thread and not yet dispatched. The first after-commit callback of a transaction
-# dispatches all of them in one transaction; the callbacks of the others find the list empty. Ids left
+# dispatches all of them in one transaction; the callbacks of the others find the list empty. Events left
 # over from a rolled-back transaction match no row and cost nothing.
-_pending: dict[int, list[int]] = {}
+_pending: dict[int, list] = {}
 
 
 def _connection_key() -> int:
@@ -91,13 +91,32 @@ def _connection_key() -> int:
 
 
 def _dispatch_after_commit() -> None:
-    ids = _pending.pop(_connection_key(), [])
-    if not ids:
+    emitted = _pending.pop(_connection_key(), [])
+    if not emitted:
         return
     try:
-        dispatch_events(ids)
+        _dispatch_emitted(emitted)
     except Exception:  # the sweeper retries; a subscriber failure must not break the caller's request
-        logger.exception("Dispatch of outbox events %s failed; the sweeper will retry", ids)
+        logger.exception("Dispatch of outbox events %s failed; the sweeper will retry", [e.pk for e in emitted])
+
+
+def _dispatch_emitted(emitted: list) -> int:
+    """dispatch_events() for events this thread just committed, without reading them back: the stamp is the
+    claim. If the sweeper took some meanwhile, the stamp is rolled back and the locking path sorts them out."""
+    from erp.models import OutboxEvent
+
+    pks = [e.pk for e in emitted]
+    with transaction.atomic():
+        stamped = OutboxEvent.objects.filter(pk__in=pks, dispatched_at__isnull=True).update(
+            dispatched_at=timezone.now()
+        )
+        if stamped == len(emitted):
+            for event in emitted:
+                for handler in list(_subscribers):
+                    handler(event)
+            return stamped
+        transaction.set_rollback(True)
+    return dispatch_events(pks)
 
 
 def dispatch_event(event_pk: int) -> bool:

@@ -6,11 +6,26 @@ from integrations import logs
 from integrations.webhooks import inbound, outbound
 
 
-# acks_late: a worker killed mid-send leaves the message to be redelivered; the lease and the sweeper cover the rest.
-# soft_time_limit just above the 10 s HTTP timeout, so a stuck send never holds a worker slot for minutes.
+# acks_late: a worker killed mid-send leaves the message to be redelivered; the leases and the sweeper cover the rest.
+# The soft limit sits above the send budget (20 s) plus one batch's 10 s HTTP timeout, under the 60 s lease.
+@shared_task(
+    bind=True,
+    name="integrations.send_due_deliveries",
+    acks_late=True,
+    soft_time_limit=50,
+    time_limit=58,
+    ignore_result=True,
+)
+def send_due_deliveries_task(self) -> int:
+    """Send due webhook deliveries in batches; asks for a helper task while a backlog remains."""
+    # Run eagerly (embedded mode) the loop drains everything itself; helpers or lingering would only nest or stall.
+    return outbound.send_due_deliveries(background=not self.request.is_eager)
+
+
 @shared_task(name="integrations.send_delivery", acks_late=True, soft_time_limit=30, time_limit=45, ignore_result=True)
 def send_delivery_task(delivery_id: int) -> None:
-    """One attempt of one webhook delivery (a no-op if it is not due or someone else holds it)."""
+    """One attempt of one webhook delivery (a no-op if it is not due or someone else holds it); also drains
+    messages queued by versions that sent one task per delivery."""
     outbound.attempt_delivery(delivery_id)
 
 

@@ -17,7 +17,7 @@ from integrations.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from integrations.webhooks import inbound, outbound, ssrf
+from integrations.webhooks import endpoints, inbound, outbound, ssrf
 
 STATUS_COLOURS = {
     DeliveryStatus.PENDING: "#b7791f",
@@ -153,15 +153,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Enviar evento de prueba"))
     def send_test_event(self, request, queryset):
-        run_per_object(self, request, queryset, outbound.send_test_event, _("evento de prueba encolado."))
+        run_per_object(self, request, queryset, endpoints.send_test_event, _("evento de prueba encolado."))
 
     @admin.action(description=_("Rotar secreto (el anterior sigue firmando 24 h)"))
     def rotate_secret(self, request, queryset):
-        run_per_object(self, request, queryset, outbound.rotate_secret, _("secreto rotado."))
+        run_per_object(self, request, queryset, endpoints.rotate_secret, _("secreto rotado."))
 
     @admin.action(description=_("Reactivar"))
     def enable_endpoint(self, request, queryset):
-        run_per_object(self, request, queryset, outbound.enable_endpoint, _("reactivado."))
+        run_per_object(self, request, queryset, endpoints.enable_endpoint, _("reactivado."))
 
 
 class WebhookAttemptInline(admin.TabularInline):
@@ -200,7 +200,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "attempts",
         "next_attempt_at",
         "locked_until",
-        "enqueued_at",
         "last_status_code",
         "last_error",
         "created_at",

@@ -93,8 +93,6 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(_("próximo intento"), null=True, blank=True)
     # locked_until: a sender holds the row until then (one attempt in flight); expiry frees it if the worker died.
     locked_until = models.DateTimeField(_("bloqueado hasta"), null=True, blank=True)
-    # enqueued_at: when a send task was last put on the broker, so the sweeper does not flood a busy queue.
-    enqueued_at = models.DateTimeField(_("encolado"), null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(_("último código HTTP"), null=True, blank=True)
     last_error = models.TextField(_("último error"), blank=True)
     created_at = models.DateTimeField(_("creado"), default=timezone.now, db_index=True)
@@ -105,7 +103,15 @@ class WebhookDelivery(models.Model):
         verbose_name = _("entrega de webhook")
         verbose_name_plural = _("entregas de webhook")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
+        indexes = [
+            # Partial: senders poll it several times a second, and only pending rows are ever due. Rows that
+            # leave `pendiente` leave this index too, so it stays the size of the queue, not of the history.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status="pendiente"),
+                name="webhook_delivery_due",
+            )
+        ]
         constraints = [
             # One delivery per (event, endpoint) from the fan-out; replays are extra rows on purpose.
             models.UniqueConstraint(

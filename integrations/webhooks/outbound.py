@@ -1,125 +1,45 @@
-"""Outbound webhook services: fan-out, one attempt, the retry schedule, endpoint health, sweeper, admin actions."""
+"""Outbound webhook services: fan-out, batched sending (claim, concurrent POSTs, one recording transaction),
+the sweeper and the staff actions on deliveries."""
 
 import logging
-import random
+import math
 import time
 import uuid
+from collections import defaultdict
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from erp import events
-from erp.exceptions import ConflictError, DomainError
+from erp.exceptions import ConflictError
 from erp.models import OutboxEvent
 from integrations import logs
-from integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from integrations.webhooks import ssrf
-from integrations.webhooks.delivery import DeliveryResult, get_sender
+from integrations.models import DeliveryStatus, IntegrationLog, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from integrations.webhooks import endpoints
+from integrations.webhooks.delivery import DeliveryResult, OutgoingWebhook, get_sender
 from integrations.webhooks.payloads import build_payload, serialize
-from integrations.webhooks.signing import generate_secret, signature_headers
+from integrations.webhooks.schedule import next_delay
+from integrations.webhooks.signing import signature_headers
 
 logger = logging.getLogger(__name__)
 
-# Delays after attempt 1..7 (Svix's schedule from the 2nd retry on): 8 attempts over roughly a day.
-RETRY_SCHEDULE_S = (60, 300, 1800, 7200, 18000, 36000, 36000)
-JITTER = 0.2  # ±20 %, so endpoints that failed together do not retry in lockstep
+# Up while a send task runs or waits on the broker: emitters then ask for nothing, that sender sees their rows.
+SENDER_KEY = "webhooks:sender"
+HELPER_KEY = "webhooks:helper-requested"
+BATCH_SIZE = 50  # deliveries claimed, POSTed concurrently and recorded together
+SEND_BUDGET_S = 20.0  # a send task hands over to a fresh one after this long, under its soft time limit
+SEND_WINDOW_S = 0.05  # shortest cycle of a sender whose batches come back short (rows gather meanwhile)
+SEND_LINGER_S = 0.2  # how long an idle sender keeps looking for new rows before it stops
 
 
 def _setting(name: str, default):
     # App settings are read at call time (tests and the benchmark change them without reloading anything).
     return getattr(settings, name, default)
-
-
-def retry_schedule() -> tuple[float, ...]:
-    return tuple(_setting("WEBHOOK_RETRY_SCHEDULE", RETRY_SCHEDULE_S))
-
-
-def max_attempts() -> int:
-    return len(retry_schedule()) + 1
-
-
-def next_delay(attempts_done: int) -> timedelta | None:
-    """Delay before the next attempt after `attempts_done` attempts; None once the schedule is exhausted."""
-    schedule = retry_schedule()
-    if attempts_done < 1 or attempts_done > len(schedule):
-        return None
-    base = schedule[attempts_done - 1]
-    return timedelta(seconds=base * random.uniform(1 - JITTER, 1 + JITTER))
-
-
-# ------------------------------------------------------------------ endpoints
-
-
-def validate_event_types(event_types: list[str]) -> None:
-    unknown = sorted(set(event_types) - set(events.CATALOG))
-    if not event_types or unknown:
-        raise DomainError(
-            _("Eventos desconocidos: %(names)s.") % {"names": ", ".join(unknown)}
-            if unknown
-            else _("Elija al menos un tipo de evento."),
-            code="INVALID_EVENT_TYPES",
-        )
-
-
-@transaction.atomic
-def create_endpoint(*, name: str, url: str, event_types: list[str], description: str = "") -> WebhookEndpoint:
-    """Create an endpoint with a fresh whsec_ secret; refuses unknown events and unsafe URLs (SSRF)."""
-    validate_event_types(event_types)
-    ssrf.check_url(url)
-    return WebhookEndpoint.objects.create(name=name, url=url, event_types=list(event_types), description=description)
-
-
-@transaction.atomic
-def rotate_secret(endpoint: WebhookEndpoint, *, window_hours: float | None = None) -> WebhookEndpoint:
-    """New secret now; the old one keeps signing (a second signature) until the window closes."""
-    hours = window_hours if window_hours is not None else _setting("WEBHOOK_SECRET_ROTATION_HOURS", 24)
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-    endpoint.previous_secret = endpoint.secret
-    endpoint.previous_secret_expires_at = timezone.now() + timedelta(hours=hours)
-    endpoint.secret = generate_secret()
-    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
-    return endpoint
-
-
-def disable_endpoint(endpoint_id: int, *, reason: str, now=None) -> None:
-    """Switch the endpoint off and discard its pending deliveries (staff can retry them after re-enabling)."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        changed = WebhookEndpoint.objects.filter(pk=endpoint_id, active=True).update(
-            active=False, disabled_reason=reason, disabled_at=now, updated_at=now
-        )
-        if changed:
-            WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=DeliveryStatus.PENDING).update(
-                status=DeliveryStatus.DISCARDED, next_attempt_at=None, last_error=reason
-            )
-            logger.warning("Webhook endpoint %s disabled: %s", endpoint_id, reason)
-
-
-@transaction.atomic
-def enable_endpoint(endpoint: WebhookEndpoint) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        active=True, disabled_reason="", disabled_at=None, failing_since=None, updated_at=timezone.now()
-    )
-
-
-def send_test_event(endpoint: WebhookEndpoint) -> OutboxEvent:
-    """Emit `webhook_test` addressed to this one endpoint (through the outbox, like any event)."""
-    if not endpoint.active:
-        raise ConflictError(_("El endpoint está desactivado."))
-    with transaction.atomic():
-        return events.emit(
-            "webhook_test",
-            {
-                "mensaje": _("Evento de prueba de Emerald para %(name)s.") % {"name": endpoint.name},
-                "endpoint_id": endpoint.pk,
-            },
-        )
 
 
 # ------------------------------------------------------------------ fan-out
@@ -148,196 +68,272 @@ def fan_out_event(event: OutboxEvent) -> list[WebhookDelivery]:
                 event_type=event.type,
                 payload=body,
                 next_attempt_at=now,
-                enqueued_at=now,
                 created_at=now,
             )
             for endpoint in _targets(event)
         ]
     )
-    for delivery in deliveries:
-        transaction.on_commit(partial(enqueue_delivery, delivery.pk))
+    if deliveries:
+        transaction.on_commit(request_send)
     return deliveries
 
 
-def enqueue_delivery(delivery_id: int) -> None:
-    """Put one send task on the broker; if that fails the sweeper re-enqueues the row later."""
-    from integrations.tasks import send_delivery_task
+def request_send() -> None:
+    """Make sure a sender runs: put a send task on the broker unless the flag says one is running or queued.
+
+    If enqueueing fails the flag is dropped again, and the sweeper asks later.
+    """
+    if cache.add(SENDER_KEY, "1", timeout=_flag_ttl()):
+        _enqueue_send_task()
+
+
+def request_helper() -> None:
+    """Another send task for a backlog, whatever the flag says; at most one request per second."""
+    if cache.add(HELPER_KEY, "1", timeout=1):
+        _enqueue_send_task()
+
+
+def _flag_ttl() -> int:
+    # Outlives a send run's budget, so a live sender never loses it; a dead one's flag expires.
+    return _setting("WEBHOOK_SENDER_FLAG_TTL_SECONDS", 60)
+
+
+def _enqueue_send_task() -> None:
+    from integrations.tasks import send_due_deliveries_task
 
     try:
-        send_delivery_task.delay(delivery_id)
+        send_due_deliveries_task.delay()
     except Exception:
-        logger.exception("Could not enqueue webhook delivery %s; the sweeper will retry", delivery_id)
+        cache.delete(SENDER_KEY)
+        logger.exception("Could not enqueue a webhook send task; the sweeper will ask again")
 
 
-# ------------------------------------------------------------------ one attempt
+# ------------------------------------------------------------------ sending
 
 
-def claim_delivery(delivery_id: int, *, now=None) -> WebhookDelivery | None:
-    """Take the send lease on a due, pending, unheld delivery; None if another sender has it or it is not due.
+def claim_due_deliveries(*, limit: int, ids: list[int] | None = None, now=None) -> list[WebhookDelivery]:
+    """Take the send lease on up to `limit` due, pending, unheld deliveries, oldest due first.
 
-    The claim is one conditional UPDATE on the delivery row alone, committed at once: of two senders racing
-    for the row, PostgreSQL re-checks the WHERE for the second after the first commits, so it matches nothing.
+    Rows another sender is claiming are skipped, never waited on (SKIP LOCKED), and the UPDATE repeats the
+    conditions, so of two racing senders only one gets a row. The lease (locked_until) keeps others off it
+    while its POST is in flight and expires if this worker dies, so the sweeper can hand it to another one.
     """
     now = now or timezone.now()
-    lease = timedelta(seconds=_setting("WEBHOOK_SEND_LEASE_SECONDS", 60))
-    claimed = (
-        WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        .update(locked_until=now + lease)
+    lease_until = now + timedelta(seconds=_setting("WEBHOOK_SEND_LEASE_SECONDS", 60))
+    due = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now)
     )
-    if not claimed:
-        return None
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
-    if not delivery.endpoint.active:
-        # Fanned out while the endpoint was being disabled: we hold the lease, so nobody else writes the row.
-        WebhookDelivery.objects.filter(pk=delivery_id).update(
+    if ids is not None:
+        due = due.filter(pk__in=ids)
+    with transaction.atomic():
+        batch = list(due.select_for_update(skip_locked=True).order_by("next_attempt_at", "pk")[:limit])
+        claimed = due.filter(pk__in=[d.pk for d in batch]).update(locked_until=lease_until) if batch else 0
+    if claimed < len(batch):
+        # Without row locks (SQLite) a racing claimer may have taken some: keep only the rows holding our lease.
+        mine = set(
+            WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch], locked_until=lease_until).values_list(
+                "pk", flat=True
+            )
+        )
+        batch = [d for d in batch if d.pk in mine]
+    for delivery in batch:
+        delivery.locked_until = lease_until
+    return batch
+
+
+def send_due_deliveries(*, batch_size: int | None = None, background: bool = False) -> int:
+    """Send due deliveries a batch at a time until none is left; returns the attempts made.
+
+    In a worker (`background`) a run paces itself: a batch that came back short is followed by a pause that
+    fills its cycle up to WEBHOOK_SEND_WINDOW_SECONDS, so rows gather into batches instead of costing a claim
+    and a commit each; an idle run keeps looking for WEBHOOK_SEND_LINGER_SECONDS before it stops. It also asks
+    for a helper task whenever a batch comes back full, and hands over to a fresh task when its budget is spent.
+    """
+    size = batch_size or _setting("WEBHOOK_BATCH_SIZE", BATCH_SIZE)
+    window = _setting("WEBHOOK_SEND_WINDOW_SECONDS", SEND_WINDOW_S) if background else 0
+    linger = _setting("WEBHOOK_SEND_LINGER_SECONDS", SEND_LINGER_S) if background else 0
+    deadline = time.monotonic() + _setting("WEBHOOK_SEND_BUDGET_SECONDS", SEND_BUDGET_S)
+    attempts, idle_since, flag_set_at = 0, None, -math.inf
+    while True:
+        cycle_started = time.monotonic()
+        batch = claim_due_deliveries(limit=size)
+        if not batch:
+            idle_since = idle_since or cycle_started
+            if cycle_started - idle_since < linger:
+                time.sleep(window)
+                continue
+            # Hand the flag back, then look once more: a row committed just before, whose emitter saw the flag
+            # and asked for nothing, is claimed here; one committed after it gets a task of its own.
+            cache.delete(SENDER_KEY)
+            flag_set_at = -math.inf
+            if not (batch := claim_due_deliveries(limit=size)):
+                return attempts
+        idle_since = None
+        if time.monotonic() - flag_set_at > _flag_ttl() / 3:
+            cache.set(SENDER_KEY, "1", timeout=_flag_ttl())  # a sender is running: emitters need not ask
+            flag_set_at = time.monotonic()
+        if background and len(batch) == size:
+            request_helper()
+        attempts += len(send_batch(batch))
+        if time.monotonic() > deadline:
+            if background:
+                _enqueue_send_task()  # the flag stays up: the fresh task carries on
+            return attempts
+        if len(batch) < size:
+            time.sleep(max(0.0, window - (time.monotonic() - cycle_started)))
+
+
+def attempt_delivery(delivery_id: int) -> DeliveryResult | None:
+    """One attempt of one delivery if it is due and nobody holds it; None when there was nothing to send."""
+    batch = claim_due_deliveries(limit=1, ids=[delivery_id])
+    results = send_batch(batch) if batch else []
+    return results[0] if results else None
+
+
+def send_batch(batch: list[WebhookDelivery]) -> list[DeliveryResult]:
+    """POST a claimed batch concurrently and record every outcome in one transaction; returns the results of
+    the deliveries actually sent (those of endpoints switched off meanwhile are discarded unsent)."""
+    started_at = timezone.now()
+    by_id = WebhookEndpoint.objects.in_bulk({d.endpoint_id for d in batch})  # each secret decrypted once
+    live = [d for d in batch if d.endpoint_id in by_id and by_id[d.endpoint_id].active]
+    _discard_unsent([d for d in batch if d.endpoint_id not in by_id or not by_id[d.endpoint_id].active])
+    timestamp = int(time.time())  # fresh per attempt (the id stays), integer UTC seconds as the spec requires
+    messages = []
+    for delivery in live:
+        delivery.endpoint = by_id[delivery.endpoint_id]
+        body = serialize(delivery.payload)
+        secrets = delivery.endpoint.signing_secrets(started_at)
+        messages.append(
+            OutgoingWebhook(delivery.endpoint.url, body, signature_headers(secrets, delivery.msg_id, timestamp, body))
+        )
+    results = get_sender().post_all(messages)
+    if live:
+        record_attempts(list(zip(live, results, strict=True)), attempted_at=started_at)
+    return results
+
+
+def _discard_unsent(deliveries: list[WebhookDelivery]) -> None:
+    # Fanned out while the endpoint was being disabled: we hold the lease, so nobody else writes these rows.
+    if deliveries:
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries], status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.DISCARDED,
             last_error=_("El endpoint está desactivado."),
             next_attempt_at=None,
             locked_until=None,
         )
-        return None
-    return delivery
 
 
-def attempt_delivery(delivery_id: int) -> DeliveryResult | None:
-    """One signed POST of a due delivery, then its recorded outcome; None when there was nothing to do.
+def record_attempts(outcomes: list[tuple[WebhookDelivery, DeliveryResult]], *, attempted_at) -> list[WebhookAttempt]:
+    """Store a batch of attempts, move each delivery on (delivered / next retry / failed), track endpoint health.
 
-    The HTTP call happens outside any transaction; the lease (locked_until) keeps a second task off the row
-    meanwhile and expires if this worker dies, so the sweeper can hand the delivery to another one.
-    """
-    started_at = timezone.now()
-    delivery = claim_delivery(delivery_id, now=started_at)
-    if delivery is None:
-        return None
-    body = serialize(delivery.payload)
-    # A fresh timestamp per attempt (the id stays), in integer UTC seconds as the spec requires.
-    headers = signature_headers(delivery.endpoint.signing_secrets(started_at), delivery.msg_id, int(time.time()), body)
-    result = get_sender().post(delivery.endpoint.url, body, headers)
-    record_attempt(delivery, result, attempted_at=started_at)
-    return result
-
-
-def record_attempt(delivery: WebhookDelivery, result: DeliveryResult, *, attempted_at) -> WebhookAttempt:
-    """Store the attempt, move the delivery on (delivered / next retry / failed) and track endpoint health.
-
-    `delivery` is the row as claimed: while the lease is held only this sender changes its attempts, so the
-    number is known without re-reading the row. Staff or disable_endpoint may still have changed its status;
-    the update is therefore conditional on `pendiente`, and an attempt on a row that left it is only recorded.
+    The deliveries are the rows as claimed: while the lease is held only this sender changes their attempts, so
+    the numbers are known without re-reading them. Staff or disable_endpoint may still have changed a status
+    meanwhile, so every move is conditional on `pendiente`; a row that left it keeps its status and only gets
+    the attempt recorded. Rows that end alike share one UPDATE (a batch is mostly one or two groups), and their
+    retry jitter is drawn per group: deliveries that failed together in a batch come due together in a batch.
     """
     now = timezone.now()
-    number = delivery.attempts + 1
-    error = result.error or ("" if result.ok else f"HTTP {result.status_code}")
-    if result.ok:
-        outcome = {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "next_attempt_at": None}
-    else:
-        delay = None if result.gone else next_delay(number)
-        outcome = (
-            {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
-            if delay is None
-            else {"next_attempt_at": now + delay}
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    attempts, log_rows = [], []
+    for delivery, result in outcomes:
+        number = delivery.attempts + 1
+        error = result.error or ("" if result.ok else f"HTTP {result.status_code}")
+        groups[(result.ok, result.gone, number, result.status_code, error)].append(delivery.pk)
+        attempts.append(
+            WebhookAttempt(
+                delivery_id=delivery.pk,
+                number=number,
+                attempted_at=attempted_at,
+                http_status=result.status_code,
+                response_ms=result.response_ms,
+                response_body=result.response_body,
+                error=result.error,
+            )
         )
-    log = _log_entry(
-        system="webhook",
-        kind="entrega",
-        ok=result.ok,
-        request={
-            "endpoint": delivery.endpoint_id,
-            "msg_id": delivery.msg_id,
-            "type": delivery.event_type,
-            "attempt": number,
-        },
-        response={"status": result.status_code, "body": result.response_body[:512]},
-        error=error,
-        duration_ms=result.response_ms,
-    )
-    common = {
-        "attempts": F("attempts") + 1,
-        "locked_until": None,
-        "last_status_code": result.status_code,
-        "last_error": error,
-        "first_attempt_at": Coalesce(F("first_attempt_at"), Value(attempted_at)),
-    }
+        log_rows += _log_entries(delivery, result, number, error)
     with transaction.atomic():
-        rows = WebhookDelivery.objects.filter(pk=delivery.pk)
-        if not rows.filter(status=DeliveryStatus.PENDING).update(**common, **outcome):
-            rows.update(**common)  # discarded or retried by staff meanwhile: keep their status
-        attempt = WebhookAttempt.objects.create(
-            delivery_id=delivery.pk,
-            number=number,
-            attempted_at=attempted_at,
-            http_status=result.status_code,
-            response_ms=result.response_ms,
-            response_body=result.response_body,
-            error=result.error,
-        )
-        _track_endpoint_health(delivery.endpoint, result, now)
-        if log is not None:
-            # Same transaction, no savepoint: the audit row commits with the attempt it describes.
-            log.save(force_insert=True)
-    return attempt
+        for (ok, gone, number, status_code, error), pks in groups.items():
+            recorded = {
+                "attempts": number,
+                "locked_until": None,
+                "last_status_code": status_code,
+                "last_error": error,
+                "first_attempt_at": Coalesce(F("first_attempt_at"), Value(attempted_at)),
+            }
+            rows = WebhookDelivery.objects.filter(pk__in=pks)
+            moved = rows.filter(status=DeliveryStatus.PENDING).update(**recorded, **_outcome(ok, gone, number, now))
+            if moved < len(pks):  # discarded or retried by staff meanwhile: keep their status
+                rows.filter(attempts=number - 1).update(**recorded)  # the lease holder alone moves `attempts`
+        created = WebhookAttempt.objects.bulk_create(attempts)
+        # Same transaction: the audit rows commit with the attempts they describe.
+        IntegrationLog.objects.bulk_create(log_rows)
+    # Endpoint health after commit, one short statement each: inside the recording transaction the endpoint
+    # row's lock would serialise every concurrent batch of that endpoint (and deadlock two of them).
+    by_endpoint = defaultdict(list)
+    for delivery, result in outcomes:
+        by_endpoint[delivery.endpoint_id].append((delivery.endpoint, result))
+    for _pk, pairs in sorted(by_endpoint.items()):
+        endpoints.track_health(pairs[0][0], [result for _endpoint, result in pairs], now=now)
+    return created
 
 
-def _log_entry(**fields):
+def _outcome(ok: bool, gone: bool, number: int, now) -> dict:
+    if ok:
+        return {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "next_attempt_at": None}
+    delay = None if gone else next_delay(number)
+    if delay is None:
+        return {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
+    return {"next_attempt_at": now + delay}
+
+
+def _log_entries(delivery: WebhookDelivery, result: DeliveryResult, number: int, error: str) -> list[IntegrationLog]:
     # Built (and redacted) before the record's transaction: a failure here costs the log line, never the record.
     try:
-        return logs.entry(**fields)
+        return [
+            logs.entry(
+                system="webhook",
+                kind="entrega",
+                ok=result.ok,
+                request={
+                    "endpoint": delivery.endpoint_id,
+                    "msg_id": delivery.msg_id,
+                    "type": delivery.event_type,
+                    "attempt": number,
+                },
+                response={"status": result.status_code, "body": result.response_body[:512]},
+                error=error,
+                duration_ms=result.response_ms,
+            )
+        ]
     except Exception:
-        logger.exception("Could not build the integration log entry for webhook %s", fields["request"]["msg_id"])
-        return None
-
-
-def _track_endpoint_health(endpoint: WebhookEndpoint, result: DeliveryResult, now) -> None:
-    # `endpoint` was read at claim time and is only used to skip the 24 h check while it cannot be due;
-    # every write is conditional on the current row.
-    endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
-    if result.ok:
-        # Conditional update: the common case (already healthy) touches and locks no row.
-        endpoints.filter(failing_since__isnull=False).update(failing_since=None)
-        return
-    if result.gone:
-        disable_endpoint(endpoint.pk, reason=_("El receptor respondió 410 Gone: desactivado de inmediato."), now=now)
-        return
-    endpoints.filter(failing_since__isnull=True).update(failing_since=now)
-    hours = _setting("WEBHOOK_DISABLE_AFTER_HOURS", 24)
-    cutoff = now - timedelta(hours=hours)
-    if endpoint.failing_since is None or endpoint.failing_since > cutoff:
-        return  # not failing for long enough at claim time; a success since then only makes it shorter
-    if endpoints.filter(active=True, failing_since__lte=cutoff).exists():  # still failing since then?
-        disable_endpoint(
-            endpoint.pk,
-            reason=_("Todas las entregas fallaron durante %(hours)s h (último error: %(error)s).")
-            % {"hours": hours, "error": result.error or f"HTTP {result.status_code}"},
-            now=now,
-        )
+        logger.exception("Could not build the integration log entry for webhook %s", delivery.msg_id)
+        return []
 
 
 # ------------------------------------------------------------------ sweeper and staff actions
 
 
-def sweep_deliveries(*, now=None, limit: int = 1000) -> int:
-    """Enqueue due, pending deliveries that nobody holds: retries whose time came, and tasks the broker lost
-    or a killed worker dropped. Rows locked by another sweeper are skipped, never waited on."""
+def sweep_deliveries(*, now=None) -> int:
+    """Ask for a send run if due, pending deliveries wait that nobody holds: retries whose time came, and rows a
+    lost task or a killed worker left behind; returns how many wait (counted up to a batch).
+
+    While the flag says a sender runs, it takes due rows itself; only rows it should have taken by now
+    (due for WEBHOOK_SWEEP_GRACE_SECONDS) mean it fell behind or died with its flag up, and call for another.
+    """
     now = now or timezone.now()
-    requeue_cutoff = now - timedelta(seconds=_setting("WEBHOOK_REQUEUE_AFTER_SECONDS", 60))
-    with transaction.atomic():
-        ids = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__active=True)
-            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-            # Not re-enqueued while a recent enqueue may still be sitting in the queue, unless a retry is newer.
-            .filter(
-                Q(enqueued_at__isnull=True)
-                | Q(enqueued_at__lt=requeue_cutoff)
-                | Q(enqueued_at__lt=F("next_attempt_at"))
-            )
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:limit]
+    waiting = WebhookDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__active=True
+    ).filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+    if cache.get(SENDER_KEY):
+        waiting = waiting.filter(
+            next_attempt_at__lt=now - timedelta(seconds=_setting("WEBHOOK_SWEEP_GRACE_SECONDS", 10))
         )
-        WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-        for pk in ids:
-            transaction.on_commit(partial(enqueue_delivery, pk))
-    return len(ids)
+    count = waiting.values("pk")[: _setting("WEBHOOK_BATCH_SIZE", BATCH_SIZE)].count()
+    if count:
+        # Past the flag: the task it stands for may have been lost with the broker; a spare one finds nothing.
+        cache.set(SENDER_KEY, "1", timeout=_flag_ttl())
+        transaction.on_commit(_enqueue_send_task)
+    return count
 
 
 @transaction.atomic
@@ -348,10 +344,9 @@ def retry_delivery_now(delivery: WebhookDelivery) -> WebhookDelivery:
         raise ConflictError(_("Ya fue entregada; use «reenviar» para mandarla otra vez."))
     if not row.endpoint.active:
         raise ConflictError(_("El endpoint está desactivado."))
-    now = timezone.now()
-    row.status, row.next_attempt_at, row.enqueued_at = DeliveryStatus.PENDING, now, now
-    row.save(update_fields=["status", "next_attempt_at", "enqueued_at"])
-    transaction.on_commit(partial(enqueue_delivery, row.pk))
+    row.status, row.next_attempt_at = DeliveryStatus.PENDING, timezone.now()
+    row.save(update_fields=["status", "next_attempt_at"])
+    transaction.on_commit(request_send)
     return row
 
 
@@ -369,8 +364,7 @@ def replay_delivery(delivery: WebhookDelivery) -> WebhookDelivery:
         event_type=delivery.event_type,
         payload=delivery.payload,
         next_attempt_at=now,
-        enqueued_at=now,
         created_at=now,
     )
-    transaction.on_commit(partial(enqueue_delivery, copy.pk))
+    transaction.on_commit(request_send)
     return copy

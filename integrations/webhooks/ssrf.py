@@ -23,34 +23,62 @@ def private_targets_allowed() -> bool:
     return bool(getattr(settings, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False))
 
 
+def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Private networks an ISP opened on purpose (an on-premise ERP), narrower than allowing every private target."""
+    return [ipaddress.ip_network(n, strict=False) for n in getattr(settings, "WEBHOOK_ALLOWED_NETWORKS", ())]
+
+
 def is_forbidden_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if any(ip in network for network in allowed_networks()):
+        return False
     # is_global (not is_private) so that 100.64/10 CGNAT, which is "not private", is refused too.
     return not ip.is_global or (isinstance(ip, ipaddress.IPv6Address) and ip in NAT64)
 
 
-def check_url(url: str) -> None:
-    """Raise UnsafeTargetError unless `url` may receive webhooks; resolves the host (DNS) each time."""
+def check_url_syntax(url: str) -> str:
+    """Raise UnsafeTargetError unless `url` is an http(s) URL with a host and no credentials; returns the host."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise UnsafeTargetError(_("Solo se permiten URLs http o https."))
     if parts.username or parts.password:
         raise UnsafeTargetError(_("La URL no puede incluir usuario ni contraseña."))
-    host = parts.hostname
-    if not host:
+    if not parts.hostname:
         raise UnsafeTargetError(_("La URL no tiene host."))
-    if private_targets_allowed():
-        return
+    return parts.hostname
+
+
+def resolve_safe(host: str, port: int) -> list[str]:
+    """Resolve `host` once and return its addresses, refusing the lot if any is not public.
+
+    The sender connects to exactly these addresses (delivery.PinnedHTTPConnection), so a DNS answer that
+    changes between the check and the connection (DNS rebinding) cannot steer a POST inside the network.
+    """
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, ValueError) as exc:
         raise UnsafeTargetError(_("No se pudo resolver el host %(host)s.") % {"host": host}) from exc
-    for info in infos:
-        address = info[4][0]
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if private_targets_allowed():
+        return addresses
+    for address in addresses:
         if is_forbidden_address(address):
             raise UnsafeTargetError(
                 _("El host %(host)s resuelve a una dirección no pública (%(ip)s).") % {"host": host, "ip": address}
             )
+    return addresses
+
+
+def check_url(url: str) -> None:
+    """Raise UnsafeTargetError unless `url` may receive webhooks (save-time check; resolves the host)."""
+    host = check_url_syntax(url)
+    if private_targets_allowed():
+        return
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeTargetError(_("El puerto de la URL no es válido.")) from exc
+    resolve_safe(host, port)

@@ -107,8 +107,10 @@ class WebhookReceiver(LoopbackHTTPService):
         secret: the endpoint's Standard Webhooks secret (``whsec_<base64>``), verified with
             ``standardwebhooks.webhooks.Webhook(secret).verify(body, headers)``.
         failure_rate: fraction (0..1) of otherwise acceptable deliveries answered with
-            ``status_on_failure``. Drawn from ``random.Random(seed)``, one draw per POST, so a
-            fixed seed gives the same sequence of answers every run.
+            ``status_on_failure``. One draw per POST, seeded by (seed, webhook-id, how many
+            times that id came before): a delivery's attempts fail independently of each other
+            and of the order concurrent requests arrive in, and a fixed seed gives the same
+            answers every run.
         seed: seed for the failure draws.
         status_on_failure: status used for those random failures (e.g. 500, 503, 429).
         hex_secret: enables the ``X-Emerald-Signature: sha256=<hex>`` check. The HMAC key is:
@@ -171,7 +173,7 @@ class WebhookReceiver(LoopbackHTTPService):
         self.on_receive = on_receive
         self._mode = "ok"
         self._cond = threading.Condition()
-        self._rng = random.Random(seed)
+        self._seen: Counter[str] = Counter()
         self._all: list[ReceivedWebhook] = []
         self._accepted: list[ReceivedWebhook] = []
 
@@ -209,7 +211,7 @@ class WebhookReceiver(LoopbackHTTPService):
         with self._cond:
             self._all.clear()
             self._accepted.clear()
-            self._rng = random.Random(self.seed)
+            self._seen.clear()
             self._mode = "ok"
 
     # views -----------------------------------------------------------------------------
@@ -279,9 +281,13 @@ class WebhookReceiver(LoopbackHTTPService):
         verified, verify_error = self._verify(body, headers)
         hex_verified = self._verify_hex(body, headers)
 
+        webhook_id = headers.get("webhook-id", "")
         with self._cond:
-            draw = self._rng.random()  # one draw per POST keeps a seeded run reproducible
+            earlier = self._seen[webhook_id]
+            self._seen[webhook_id] += 1
             mode = self._mode
+        # A draw of a stream shared by all POSTs would tie a retry's fate to whatever else was in flight.
+        draw = random.Random(f"{self.seed}:{webhook_id}:{earlier}").random()
         if path != self.path:
             status, reason = 404, "unknown path"
         elif mode == "gone":

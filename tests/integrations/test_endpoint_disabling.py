@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.models import DeliveryStatus, WebhookDelivery
-from integrations.webhooks import outbound
+from integrations.webhooks import endpoints
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +49,6 @@ def test_re_enabling_clears_the_reason(endpoint, receiver, emit):
     receiver.mode = "gone"
     emit("stock_bajo")
     endpoint.refresh_from_db()
-    outbound.enable_endpoint(endpoint)
+    endpoints.enable_endpoint(endpoint)
     endpoint.refresh_from_db()
     assert endpoint.active and endpoint.disabled_reason == "" and endpoint.failing_since is None

@@ -3,10 +3,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from erp import events
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from integrations.webhooks import outbound
+from integrations.webhooks import endpoints, outbound
 from tests.fixtures.integrations import STOCK_BAJO
 
 pytestmark = pytest.mark.django_db
@@ -46,12 +47,12 @@ def test_deliveries_are_created_in_the_dispatch_transaction_and_sent_after_commi
     assert receiver.all == []
 
 
-def test_the_webhook_id_is_the_same_on_every_attempt(endpoint, receiver, emit, run_on_commit, settings):
-    settings.WEBHOOK_RETRY_SCHEDULE = (0, 0)
+def test_the_webhook_id_is_the_same_on_every_attempt(endpoint, receiver, emit, run_on_commit):
     receiver.mode = "error"
     emit("stock_bajo")
     delivery = WebhookDelivery.objects.get()
     receiver.mode = "ok"
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now())  # time travel to the retry
     run_on_commit(outbound.sweep_deliveries)
     ids = [w.webhook_id for w in receiver.all]
     assert len(ids) == 2 and ids == [delivery.msg_id] * 2
@@ -60,7 +61,7 @@ def test_the_webhook_id_is_the_same_on_every_attempt(endpoint, receiver, emit, r
 
 def test_the_test_event_reaches_only_the_chosen_endpoint(endpoint, receiver, run_on_commit):
     other = WebhookEndpoint.objects.create(name="Otro", url=receiver.url, event_types=["webhook_test"])
-    run_on_commit(outbound.send_test_event, endpoint)
+    run_on_commit(endpoints.send_test_event, endpoint)
     assert receiver.wait_for(1)
     assert receiver.accepted[0].event_type == "webhook_test"
     assert list(WebhookDelivery.objects.values_list("endpoint", flat=True)) == [endpoint.pk]
@@ -72,4 +73,4 @@ def test_endpoints_only_accept_event_types_from_the_catalog(db):
     with pytest.raises(ValidationError, match="no_existe"):
         endpoint.full_clean()
     with pytest.raises(Exception, match="no_existe"):
-        outbound.create_endpoint(name="x", url="https://example.com/hook", event_types=["no_existe"])
+        endpoints.create_endpoint(name="x", url="https://example.com/hook", event_types=["no_existe"])

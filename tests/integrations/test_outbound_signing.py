@@ -10,7 +10,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 from urllib3.connection import HTTPConnection
 
-from integrations.webhooks import outbound
+from integrations.webhooks import endpoints
 from integrations.webhooks.delivery import WebhookSender
 from tests.emulators.erp import LoopbackHTTPService, Response
 from tests.emulators.webhook_receiver import whsec_key_bytes
@@ -54,7 +54,7 @@ def test_the_body_is_type_timestamp_and_data_sent_as_json_by_emerald_webhooks(en
 
 def test_during_rotation_both_signatures_are_sent_and_either_secret_verifies(endpoint, receiver, emit):
     old = endpoint.secret
-    endpoint = outbound.rotate_secret(endpoint, window_hours=24)
+    endpoint = endpoints.rotate_secret(endpoint, window_hours=24)
     assert endpoint.secret != old and endpoint.secret.startswith("whsec_")
     emit("stock_bajo")
     assert receiver.wait_for(1)  # the receiver still knows only the old secret
@@ -66,7 +66,7 @@ def test_during_rotation_both_signatures_are_sent_and_either_secret_verifies(end
 
 
 def test_after_the_rotation_window_only_the_new_secret_signs(endpoint, receiver, emit):
-    endpoint = outbound.rotate_secret(endpoint, window_hours=24)
+    endpoint = endpoints.rotate_secret(endpoint, window_hours=24)
     endpoint.previous_secret_expires_at = timezone.now() - timedelta(seconds=1)
     endpoint.save()
     emit("stock_bajo")
@@ -78,7 +78,7 @@ def test_after_the_rotation_window_only_the_new_secret_signs(endpoint, receiver,
 
 
 def test_a_new_endpoint_gets_a_standard_webhooks_secret(db, allow_private_targets):
-    created = outbound.create_endpoint(name="ERP", url="http://127.0.0.1:9/hook", event_types=["stock_bajo"])
+    created = endpoints.create_endpoint(name="ERP", url="http://127.0.0.1:9/hook", event_types=["stock_bajo"])
     assert created.secret.startswith("whsec_") and len(whsec_key_bytes(created.secret)) == 32
 
 

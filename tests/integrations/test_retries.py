@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.models import DeliveryStatus, WebhookDelivery
-from integrations.webhooks import outbound
+from integrations.webhooks import endpoints, outbound, schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -14,11 +14,11 @@ pytestmark = pytest.mark.django_db
 def test_the_backoff_follows_the_schedule_with_jitter():
     expected = [60, 300, 1800, 7200, 18000, 36000, 36000]
     for attempts_done, base in enumerate(expected, start=1):
-        delays = {outbound.next_delay(attempts_done).total_seconds() for _ in range(20)}
+        delays = {schedule.next_delay(attempts_done).total_seconds() for _ in range(20)}
         assert all(base * 0.8 <= d <= base * 1.2 for d in delays)
         assert len(delays) > 1  # jittered
-    assert outbound.next_delay(8) is None
-    assert outbound.max_attempts() == 8
+    assert schedule.next_delay(8) is None
+    assert schedule.max_attempts() == 8
 
 
 def test_a_failed_attempt_is_recorded_and_retried_about_a_minute_later(endpoint, receiver, emit):
@@ -91,7 +91,7 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(db, allow_private_ta
             return Response(302, b"", "text/plain", {"Location": "http://169.254.169.254/latest/meta-data/"})
 
     with Redirector() as server:
-        outbound.create_endpoint(name="r", url=server.base_url + "/hook", event_types=["stock_bajo"])
+        endpoints.create_endpoint(name="r", url=server.base_url + "/hook", event_types=["stock_bajo"])
         emit("stock_bajo")
     delivery = WebhookDelivery.objects.get()
     assert delivery.last_status_code == 302 and delivery.status == DeliveryStatus.PENDING

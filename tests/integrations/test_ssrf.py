@@ -6,7 +6,7 @@ import pytest
 
 from integrations.admin.webhooks import WebhookEndpointForm
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from integrations.webhooks import outbound, ssrf
+from integrations.webhooks import endpoints, ssrf
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def strict(settings, monkeypatch):
 )
 def test_unsafe_urls_are_refused_at_save_time(url):
     with pytest.raises(ssrf.UnsafeTargetError):
-        outbound.create_endpoint(name="x", url=url, event_types=["stock_bajo"])
+        endpoints.create_endpoint(name="x", url=url, event_types=["stock_bajo"])
     form = WebhookEndpointForm(data={"name": "x", "url": url, "event_types": ["stock_bajo"], "active": True})
     assert not form.is_valid()
     assert not WebhookEndpoint.objects.exists()

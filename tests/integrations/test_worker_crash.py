@@ -60,7 +60,6 @@ def real_worker_mode(settings):
     from erp.celery import app
 
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
-    settings.WEBHOOK_REQUEUE_AFTER_SECONDS = 2
     app.conf.task_always_eager = False  # this test only: tasks go through Redis to the worker process
     yield
     app.conf.task_always_eager = True
