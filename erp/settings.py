@@ -220,6 +220,8 @@ if not DEBUG:
 # ---------------------------------------------------------------- Integrations
 # Tests set this true: their receivers listen on 127.0.0.1. Production refuses private webhook targets.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+# Narrower than the switch above: CIDRs of on-premise receivers (e.g. "10.20.0.0/24,192.168.5.10/32").
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 INTEGRATION_LOG_RETENTION_DAYS = env.int("INTEGRATION_LOG_RETENTION_DAYS", default=90)
 API_KEY_FAILURES_PER_MINUTE = env.int("API_KEY_FAILURES_PER_MINUTE", default=60)
 EMERALD_SUPERUSER_EMAIL = env.str("EMERALD_SUPERUSER_EMAIL", default="admin@emerald.local")

@@ -73,3 +73,35 @@ def test_the_setting_allows_private_targets_for_on_premise_receivers(settings):
     ssrf.check_url("http://10.1.2.3/hook")
     with pytest.raises(ssrf.UnsafeTargetError):
         ssrf.check_url("gopher://10.1.2.3/hook")  # the scheme rule still holds
+
+
+def test_a_dns_answer_that_changes_between_check_and_connect_cannot_reach_inside(receiver, emit, settings, monkeypatch):
+    """DNS rebinding: the first answer is an allowed address, the next one the internal receiver.
+
+    The sender connects to the very address it checked, so the POST never reaches 127.0.0.1; a sender that
+    resolved again to connect would deliver it there.
+    """
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.2/32"]  # "public enough" for this test; nothing listens there
+    answers = iter(["127.0.0.2", "127.0.0.1"] * 10)
+    resolve = socket.getaddrinfo  # the module's fake DNS, which falls through to the real one
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "rebind.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+        return resolve(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    WebhookEndpoint.objects.create(
+        name="x", url=f"http://rebind.example:{receiver.port}/hook", event_types=["stock_bajo"]
+    )
+    emit("stock_bajo")
+    attempt = WebhookDelivery.objects.get().attempt_set.get()
+    assert receiver.all == []
+    assert attempt.http_status is None and "connection failed" in attempt.error
+
+
+def test_an_allowed_private_network_is_accepted_and_others_still_refused(settings):
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["10.0.0.0/24"]
+    ssrf.check_url("https://intranet.example/hook")  # 10.0.0.5
+    with pytest.raises(ssrf.UnsafeTargetError):
+        ssrf.check_url("http://192.168.0.10/hook")
