@@ -94,13 +94,16 @@ def sweep_until(done, interval: float) -> None:
         connection.close()
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_seconds(pid: int, *, with_reaped_children: bool = False) -> float:
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:  # the process ended meanwhile
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    if with_reaped_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime + cstime: children that ended and were waited for
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _all_processes() -> list[tuple[int, int, str]]:
@@ -132,9 +135,14 @@ def cpu_snapshot(groups: dict[str, int]) -> dict[str, float]:
             todo += children.get(pid, [])
         return pids
 
-    totals = {"emitter": _cpu_seconds(os.getpid())}  # its children (worker, receiver) are counted apart
+    # This process and its finished emitter processes; the worker and the receiver (running children) apart.
+    totals = {"emitter": _cpu_seconds(os.getpid(), with_reaped_children=True)}
     totals.update({label: sum(_cpu_seconds(pid) for pid in tree(root)) for label, root in groups.items()})
-    totals["postgresql"] = sum(_cpu_seconds(pid) for pid, _ppid, name in processes if name.startswith("postgres"))
+    postgres = {pid: ppid for pid, ppid, name in processes if name.startswith("postgres")}
+    # The postmaster's reaped children count too: the emitters' backends end with their connections.
+    totals["postgresql"] = sum(
+        _cpu_seconds(pid, with_reaped_children=ppid not in postgres) for pid, ppid in postgres.items()
+    )
     totals["redis"] = sum(_cpu_seconds(pid) for pid, _ppid, name in processes if name.startswith("redis-server"))
     return totals
 
@@ -158,6 +166,7 @@ def main() -> int:
     parser.add_argument("--db", default="emerald_bench_webhooks")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--phase", choices=("both", "backlog", "live"), default="both")
+    parser.add_argument("--emitters", type=int, default=3, help="processes emitting events at once")
     parser.add_argument("--keep-db", action="store_true", help="leave the database for inspection")
     args = parser.parse_args()
 
@@ -239,15 +248,29 @@ PHASES = {
 DATA = {"articulo": "ONU-1", "nombre": "ONU", "deposito": "CENTRAL", "cantidad_actual": "1", "umbral_minimo": "5"}
 
 
-def emit_events(count: int) -> float:
-    from django.db import transaction
+def _emit(count: int) -> None:
+    from django.db import connection, transaction
 
     from erp import events
 
-    started = time.monotonic()
     for _ in range(count):
         with transaction.atomic():  # one business transaction per event, as a service would
             events.emit("stock_bajo", DATA)
+    connection.close()
+
+
+def emit_events(count: int, emitters: int) -> float:
+    """Emit `count` events from `emitters` processes at once, as concurrent requests of a web server would."""
+    from django.db import connections
+
+    connections.close_all()  # each forked emitter opens its own connection
+    started = time.monotonic()
+    shares = [count // emitters + (1 if i < count % emitters else 0) for i in range(emitters)]
+    processes = [multiprocessing.Process(target=_emit, args=(share,)) for share in shares]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
     return time.monotonic() - started
 
 
@@ -286,7 +309,7 @@ def run_backlog(args, parent, groups) -> bool:
 
     reset_phase(parent)
     cache.set(outbound.SENDER_KEY, "1", timeout=3600)  # "a sender runs": emitters ask for none
-    emit_seconds = emit_events(args.events)
+    emit_seconds = emit_events(args.events, args.emitters)
     done = threading.Event()
     sweeper = threading.Thread(target=sweep_until, args=(done, args.sweep_interval), daemon=True)
     cpu_before = cpu_snapshot(groups)
@@ -319,7 +342,7 @@ def run_live(args, parent, groups) -> bool:
     cpu_before = cpu_snapshot(groups)
     started = time.monotonic()
     sweeper.start()  # from the first emit on, as beat would: retries are due while events are still emitted
-    emit_seconds = emit_events(args.events)
+    emit_seconds = emit_events(args.events, args.emitters)
     wait_until_done(args.events * args.endpoints, started + args.timeout)
     done.set()
     sweeper.join()
