@@ -16,10 +16,10 @@ from integrations.webhooks import inbound, outbound
     time_limit=58,
     ignore_result=True,
 )
-def send_due_deliveries_task(self) -> int:
-    """Send due webhook deliveries in batches; asks for a helper task while a backlog remains."""
+def send_due_deliveries_task(self, helper: bool = False) -> int:
+    """Send due webhook deliveries in batches (the primary sender, or a helper for a backlog)."""
     # Run eagerly (embedded mode) the loop drains everything itself; helpers or lingering would only nest or stall.
-    return outbound.send_due_deliveries(background=not self.request.is_eager)
+    return outbound.send_due_deliveries(background=not self.request.is_eager, helper=helper)
 
 
 @shared_task(name="integrations.send_delivery", acks_late=True, soft_time_limit=30, time_limit=45, ignore_result=True)

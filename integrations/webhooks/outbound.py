@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 # Up while a send task runs or waits on the broker: emitters then ask for nothing, that sender sees their rows.
 SENDER_KEY = "webhooks:sender"
+QUEUED = "queued"  # the flag's value until the task it stands for starts and puts its own token there
 HELPER_KEY = "webhooks:helper-requested"
 BATCH_SIZE = 50  # deliveries claimed, POSTed concurrently and recorded together
 SEND_BUDGET_S = 20.0  # a send task hands over to a fresh one after this long, under its soft time limit
@@ -83,14 +84,14 @@ def request_send() -> None:
 
     If enqueueing fails the flag is dropped again, and the sweeper asks later.
     """
-    if cache.add(SENDER_KEY, "1", timeout=_flag_ttl()):
+    if cache.add(SENDER_KEY, QUEUED, timeout=_flag_ttl()):
         _enqueue_send_task()
 
 
 def request_helper() -> None:
-    """Another send task for a backlog, whatever the flag says; at most one request per second."""
+    """A helper send task for a backlog, whatever the flag says; at most one request per second."""
     if cache.add(HELPER_KEY, "1", timeout=1):
-        _enqueue_send_task()
+        _enqueue_send_task(helper=True)
 
 
 def _flag_ttl() -> int:
@@ -98,14 +99,28 @@ def _flag_ttl() -> int:
     return _setting("WEBHOOK_SENDER_FLAG_TTL_SECONDS", 60)
 
 
-def _enqueue_send_task() -> None:
+def _enqueue_send_task(*, helper: bool = False) -> None:
     from integrations.tasks import send_due_deliveries_task
 
     try:
-        send_due_deliveries_task.delay()
+        send_due_deliveries_task.delay(helper=helper)
     except Exception:
-        cache.delete(SENDER_KEY)
+        if not helper:
+            cache.delete(SENDER_KEY)
         logger.exception("Could not enqueue a webhook send task; the sweeper will ask again")
+
+
+def _hand_over() -> None:
+    # A fresh primary task takes over; the flag stays up (as "queued") until it starts.
+    cache.set(SENDER_KEY, QUEUED, timeout=_flag_ttl())
+    _enqueue_send_task()
+
+
+def _release_flag(token: str) -> None:
+    # Only the primary whose token is up lowers the flag: a run that outlived its turn must not lower the
+    # flag of its successor, or every emitter would start yet another sender.
+    if cache.get(SENDER_KEY) == token:
+        cache.delete(SENDER_KEY)
 
 
 # ------------------------------------------------------------------ sending
@@ -141,43 +156,48 @@ def claim_due_deliveries(*, limit: int, ids: list[int] | None = None, now=None) 
     return batch
 
 
-def send_due_deliveries(*, batch_size: int | None = None, background: bool = False) -> int:
+def send_due_deliveries(*, batch_size: int | None = None, background: bool = False, helper: bool = False) -> int:
     """Send due deliveries a batch at a time until none is left; returns the attempts made.
 
-    In a worker (`background`) a run paces itself: a batch that came back short is followed by a pause that
-    fills its cycle up to WEBHOOK_SEND_WINDOW_SECONDS, so rows gather into batches instead of costing a claim
-    and a commit each; an idle run keeps looking for WEBHOOK_SEND_LINGER_SECONDS before it stops. It also asks
-    for a helper task whenever a batch comes back full, and hands over to a fresh task when its budget is spent.
+    The primary sender (one at a time: its token is the flag) runs until the queue is empty. In a worker
+    (`background`) it paces itself: a batch that came back short is followed by a pause that fills its cycle up
+    to WEBHOOK_SEND_WINDOW_SECONDS, so rows gather into batches instead of costing a claim and a commit each;
+    idle, it keeps looking for WEBHOOK_SEND_LINGER_SECONDS before it stops; it asks for a helper whenever a
+    batch comes back full and hands over to a fresh task when its budget is spent. A `helper` drains full
+    batches next to it, leaves the flag alone and stops at the first short batch.
     """
     size = batch_size or _setting("WEBHOOK_BATCH_SIZE", BATCH_SIZE)
     window = _setting("WEBHOOK_SEND_WINDOW_SECONDS", SEND_WINDOW_S) if background else 0
     linger = _setting("WEBHOOK_SEND_LINGER_SECONDS", SEND_LINGER_S) if background else 0
     deadline = time.monotonic() + _setting("WEBHOOK_SEND_BUDGET_SECONDS", SEND_BUDGET_S)
-    attempts, idle_since, flag_set_at = 0, None, -math.inf
+    token, flag_set_at = uuid.uuid4().hex, -math.inf
+    attempts, idle_since = 0, None
     while True:
         cycle_started = time.monotonic()
+        if not helper and cycle_started - flag_set_at > _flag_ttl() / 3:
+            cache.set(SENDER_KEY, token, timeout=_flag_ttl())  # this run is the sender: emitters need not ask
+            flag_set_at = cycle_started
         batch = claim_due_deliveries(limit=size)
+        if helper and len(batch) < size:
+            return attempts + (len(send_batch(batch)) if batch else 0)
         if not batch:
             idle_since = idle_since or cycle_started
             if cycle_started - idle_since < linger:
                 time.sleep(window)
                 continue
-            # Hand the flag back, then look once more: a row committed just before, whose emitter saw the flag
-            # and asked for nothing, is claimed here; one committed after it gets a task of its own.
-            cache.delete(SENDER_KEY)
+            # Lower the flag, then look once more: a row committed just before, whose emitter saw the flag and
+            # asked for nothing, is claimed here; one committed after it gets a task of its own.
+            _release_flag(token)
             flag_set_at = -math.inf
             if not (batch := claim_due_deliveries(limit=size)):
                 return attempts
         idle_since = None
-        if time.monotonic() - flag_set_at > _flag_ttl() / 3:
-            cache.set(SENDER_KEY, "1", timeout=_flag_ttl())  # a sender is running: emitters need not ask
-            flag_set_at = time.monotonic()
         if background and len(batch) == size:
             request_helper()
         attempts += len(send_batch(batch))
         if time.monotonic() > deadline:
-            if background:
-                _enqueue_send_task()  # the flag stays up: the fresh task carries on
+            if background and not helper:
+                _hand_over()
             return attempts
         if len(batch) < size:
             time.sleep(max(0.0, window - (time.monotonic() - cycle_started)))
@@ -331,8 +351,7 @@ def sweep_deliveries(*, now=None) -> int:
     count = waiting.values("pk")[: _setting("WEBHOOK_BATCH_SIZE", BATCH_SIZE)].count()
     if count:
         # Past the flag: the task it stands for may have been lost with the broker; a spare one finds nothing.
-        cache.set(SENDER_KEY, "1", timeout=_flag_ttl())
-        transaction.on_commit(_enqueue_send_task)
+        transaction.on_commit(_hand_over)
     return count
 
 
