@@ -154,6 +154,13 @@ def cpu_snapshot(groups: dict[str, int]) -> dict[str, float]:
     return totals
 
 
+def steal_snapshot() -> tuple[int, int]:
+    """(steal, total) jiffies of the whole machine: time the hypervisor gave our vCPUs to other guests."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    return fields[7], sum(fields[:8])
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -319,7 +326,7 @@ def run_backlog(args, parent, groups) -> bool:
     emit_seconds = emit_events(args.events, args.emitters)
     done = threading.Event()
     sweeper = threading.Thread(target=sweep_until, args=(done, args.sweep_interval), daemon=True)
-    cpu_before = cpu_snapshot(groups)
+    cpu_before, steal_before = cpu_snapshot(groups), steal_snapshot()
     started = time.monotonic()
     released_at = timezone_now()
     cache.delete(outbound.SENDER_KEY)
@@ -334,6 +341,7 @@ def run_backlog(args, parent, groups) -> bool:
         parent,
         cpu_before,
         cpu_snapshot(groups),
+        steal_fraction(steal_before),
         wall,
         [("events emitted", f"{args.events} in {emit_seconds:.1f} s, before the senders were released")],
         since=released_at,
@@ -346,7 +354,7 @@ def run_live(args, parent, groups) -> bool:
     reset_phase(parent)
     done = threading.Event()
     sweeper = threading.Thread(target=sweep_until, args=(done, args.sweep_interval), daemon=True)
-    cpu_before = cpu_snapshot(groups)
+    cpu_before, steal_before = cpu_snapshot(groups), steal_snapshot()
     started = time.monotonic()
     sweeper.start()  # from the first emit on, as beat would: retries are due while events are still emitted
     emit_seconds = emit_events(args.events, args.emitters)
@@ -359,6 +367,7 @@ def run_live(args, parent, groups) -> bool:
         parent,
         cpu_before,
         cpu_snapshot(groups),
+        steal_fraction(steal_before),
         wall,
         [("events emitted", f"{args.events} in {emit_seconds:.1f} s ({args.events / emit_seconds:.0f}/s)")],
         since=None,
@@ -372,7 +381,12 @@ def timezone_now():
     return timezone.now()
 
 
-def report(args, parent, cpu_before, cpu_after, wall, lines, *, since, latency: bool) -> bool:
+def steal_fraction(before: tuple[int, int]) -> float:
+    steal, total = steal_snapshot()
+    return (steal - before[0]) / max(1, total - before[1])
+
+
+def report(args, parent, cpu_before, cpu_after, steal, wall, lines, *, since, latency: bool) -> bool:
     """Print one phase's figures; True when every delivery was accepted exactly once."""
     from integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
     from integrations.webhooks import schedule
@@ -422,6 +436,7 @@ def report(args, parent, cpu_before, cpu_after, wall, lines, *, since, latency: 
         + ", ".join(f"{label} {seconds / expected * 1000:.2f}" for label, seconds in used.items())
         + f"; {os.cpu_count()} cores give {os.cpu_count() * wall:.0f} CPU-s in the phase's {wall:.1f} s"
     )
+    print(f"{'CPU steal':<22}{steal * 100:.0f} % of the machine's CPU time went to other guests of the host")
     return stats["unique"] == expected
 
 

@@ -95,8 +95,8 @@ def request_helper() -> None:
 
 
 def _flag_ttl() -> int:
-    # Outlives a send run's budget, so a live sender never loses it; a dead one's flag expires.
-    return _setting("WEBHOOK_SENDER_FLAG_TTL_SECONDS", 60)
+    # A live sender refreshes it every third of this; a dead one's flag is gone within this long.
+    return _setting("WEBHOOK_SENDER_FLAG_TTL_SECONDS", 30)
 
 
 def _enqueue_send_task(*, helper: bool = False) -> None:
@@ -334,25 +334,22 @@ def _log_entries(delivery: WebhookDelivery, result: DeliveryResult, number: int,
 
 
 def sweep_deliveries(*, now=None) -> int:
-    """Ask for a send run if due, pending deliveries wait that nobody holds: retries whose time came, and rows a
-    lost task or a killed worker left behind; returns how many wait (counted up to a batch).
+    """Ask for a sender if due, pending deliveries wait that nobody holds (retries whose time came, rows of a
+    killed worker once their lease expired); returns how many wait, counted up to a batch.
 
-    While the flag says a sender runs, it takes due rows itself; only rows it should have taken by now
-    (due for WEBHOOK_SWEEP_GRACE_SECONDS) mean it fell behind or died with its flag up, and call for another.
+    While the flag is up its sender takes due rows itself. A flag left by a dead sender or a task the broker
+    lost expires after WEBHOOK_SENDER_FLAG_TTL_SECONDS, and the next sweep asks again.
     """
     now = now or timezone.now()
-    waiting = WebhookDelivery.objects.filter(
-        status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__active=True
-    ).filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-    if cache.get(SENDER_KEY):
-        waiting = waiting.filter(
-            next_attempt_at__lt=now - timedelta(seconds=_setting("WEBHOOK_SWEEP_GRACE_SECONDS", 10))
-        )
-    count = waiting.values("pk")[: _setting("WEBHOOK_BATCH_SIZE", BATCH_SIZE)].count()
-    if count:
-        # Past the flag: the task it stands for may have been lost with the broker; a spare one finds nothing.
-        transaction.on_commit(_hand_over)
-    return count
+    waiting = (
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__active=True)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .values("pk")[: _setting("WEBHOOK_BATCH_SIZE", BATCH_SIZE)]
+        .count()
+    )
+    if waiting:
+        transaction.on_commit(request_send)
+    return waiting
 
 
 @transaction.atomic

@@ -32,10 +32,14 @@ def test_the_sweeper_asks_for_a_send_run_and_the_lost_delivery_arrives(lost_deli
     assert lost_delivery.status == DeliveryStatus.DELIVERED
 
 
-def test_the_sweeper_asks_even_when_a_lost_task_left_its_flag_behind(lost_delivery, receiver, run_on_commit):
-    cache.set(outbound.SENDER_KEY, "1", 30)  # "a sender is queued", but the broker lost its task
+def test_a_flag_left_by_a_lost_task_holds_the_sweeper_back_only_until_it_expires(
+    lost_delivery, receiver, run_on_commit
+):
+    cache.set(outbound.SENDER_KEY, outbound.QUEUED, 30)  # "a sender is queued", but the broker lost its task
     outbound.request_send()  # an emitter trusts the flag and enqueues nothing
+    run_on_commit(outbound.sweep_deliveries)  # nor does the sweeper while the flag may stand for a live sender
     assert receiver.all == []
+    cache.delete(outbound.SENDER_KEY)  # what its TTL (WEBHOOK_SENDER_FLAG_TTL_SECONDS) does
     run_on_commit(outbound.sweep_deliveries)
     assert receiver.wait_for(1)
 
