@@ -42,6 +42,7 @@ def strict(settings, monkeypatch):
         "https://cgnat.example/hook",
         "ftp://public.example/hook",
         "https://user:pass@public.example/hook",
+        "https://public.example:99999/hook",
     ],
 )
 def test_unsafe_urls_are_refused_at_save_time(url):
