@@ -38,6 +38,8 @@ def start_worker(settings, log: Path) -> subprocess.Popen:
         "DATABASE_URL": database_url(settings.DATABASES["default"]),  # the test database, not the dev one
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        # The same cache namespace as this test process, so both see one sender flag.
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
     }
     command = [sys.executable, "-m", "celery", "-A", "erp.celery", "worker", "--pool=prefork", "--concurrency=2"]
     command += ["--loglevel=WARNING", "-n", f"crash-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle"]
@@ -60,6 +62,7 @@ def real_worker_mode(settings):
     from erp.celery import app
 
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    settings.WEBHOOK_SENDER_FLAG_TTL_SECONDS = 3  # as in worker_settings: the killed sender's flag expires quickly
     app.conf.task_always_eager = False  # this test only: tasks go through Redis to the worker process
     yield
     app.conf.task_always_eager = True
