@@ -195,8 +195,8 @@ def send_due_deliveries(*, batch_size: int | None = None, background: bool = Fal
         if background and len(batch) == size:
             request_helper()
         attempts += len(send_batch(batch))
-        if time.monotonic() > deadline:
-            if background and not helper:
+        if background and time.monotonic() > deadline:  # inline (eager) runs drain everything: nobody else would
+            if not helper:
                 _hand_over()
             return attempts
         if len(batch) < size:
