@@ -324,55 +324,43 @@ def run_backlog(args, parent, groups) -> bool:
     reset_phase(parent)
     cache.set(outbound.SENDER_KEY, "1", timeout=3600)  # "a sender runs": emitters ask for none
     emit_seconds = emit_events(args.events, args.emitters)
-    done = threading.Event()
-    sweeper = threading.Thread(target=sweep_until, args=(done, args.sweep_interval), daemon=True)
-    cpu_before, steal_before = cpu_snapshot(groups), steal_snapshot()
-    started = time.monotonic()
-    released_at = timezone_now()
-    cache.delete(outbound.SENDER_KEY)
-    outbound.request_send()
-    sweeper.start()  # retries come due while the backlog drains
-    wait_until_done(args.events * args.endpoints, started + args.timeout)
-    done.set()
-    sweeper.join()
-    wall = time.monotonic() - started
-    return report(
-        args,
-        parent,
-        cpu_before,
-        cpu_snapshot(groups),
-        steal_fraction(steal_before),
-        wall,
-        [("events emitted", f"{args.events} in {emit_seconds:.1f} s, before the senders were released")],
-        since=released_at,
-        latency=False,
-    )
+
+    def release():
+        released_at = timezone_now()
+        cache.delete(outbound.SENDER_KEY)
+        outbound.request_send()
+        return f"{args.events} in {emit_seconds:.1f} s, before the senders were released", released_at
+
+    return measure(args, parent, groups, release, latency=False)
 
 
 def run_live(args, parent, groups) -> bool:
     """Emit events one transaction at a time while the worker delivers them."""
     reset_phase(parent)
+
+    def emit():
+        emit_seconds = emit_events(args.events, args.emitters)
+        return f"{args.events} in {emit_seconds:.1f} s ({args.events / emit_seconds:.0f}/s)", None
+
+    return measure(args, parent, groups, emit, latency=True)
+
+
+def measure(args, parent, groups, action, *, latency: bool) -> bool:
+    """Run `action` with the sweeper going (beat's job: retries come due meanwhile), wait until every delivery
+    is settled, and report. `action` returns the "events emitted" line and the throughput clock's origin."""
     done = threading.Event()
     sweeper = threading.Thread(target=sweep_until, args=(done, args.sweep_interval), daemon=True)
     cpu_before, steal_before = cpu_snapshot(groups), steal_snapshot()
     started = time.monotonic()
-    sweeper.start()  # from the first emit on, as beat would: retries are due while events are still emitted
-    emit_seconds = emit_events(args.events, args.emitters)
+    sweeper.start()
+    emitted, since = action()
     wait_until_done(args.events * args.endpoints, started + args.timeout)
     done.set()
     sweeper.join()
     wall = time.monotonic() - started
-    return report(
-        args,
-        parent,
-        cpu_before,
-        cpu_snapshot(groups),
-        steal_fraction(steal_before),
-        wall,
-        [("events emitted", f"{args.events} in {emit_seconds:.1f} s ({args.events / emit_seconds:.0f}/s)")],
-        since=None,
-        latency=True,
-    )
+    cpu_after, steal = cpu_snapshot(groups), steal_fraction(steal_before)
+    lines = [("events emitted", emitted)]
+    return report(args, parent, cpu_before, cpu_after, steal, wall, lines, since=since, latency=latency)
 
 
 def timezone_now():
