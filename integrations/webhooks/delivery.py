@@ -36,6 +36,11 @@ class DeliveryResult:
     def gone(self) -> bool:
         return self.status_code == 410
 
+    @property
+    def failure(self) -> str:
+        """What went wrong, as staff read it in last_error and the log: the transport error, else the status."""
+        return self.error or ("" if self.ok else f"HTTP {self.status_code}")
+
 
 @dataclass(frozen=True)
 class OutgoingWebhook:

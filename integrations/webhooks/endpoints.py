@@ -111,10 +111,9 @@ def track_health(endpoint: WebhookEndpoint, results: Iterable[DeliveryResult], *
     if endpoint.failing_since is None or endpoint.failing_since > cutoff:
         return  # not failing for long enough at claim time; a success since then only makes it shorter
     if endpoints.filter(active=True, failing_since__lte=cutoff).exists():  # still failing since then?
-        last = results[-1]
         disable_endpoint(
             endpoint.pk,
             reason=_("Todas las entregas fallaron durante %(hours)s h (último error: %(error)s).")
-            % {"hours": hours, "error": last.error or f"HTTP {last.status_code}"},
+            % {"hours": hours, "error": results[-1].failure},
             now=now,
         )

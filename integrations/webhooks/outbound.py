@@ -6,6 +6,7 @@ import math
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -215,8 +216,11 @@ def send_batch(batch: list[WebhookDelivery]) -> list[DeliveryResult]:
     the deliveries actually sent (those of endpoints switched off meanwhile are discarded unsent)."""
     started_at = timezone.now()
     by_id = WebhookEndpoint.objects.in_bulk({d.endpoint_id for d in batch})  # each secret decrypted once
-    live = [d for d in batch if d.endpoint_id in by_id and by_id[d.endpoint_id].active]
-    _discard_unsent([d for d in batch if d.endpoint_id not in by_id or not by_id[d.endpoint_id].active])
+    live, switched_off = [], []
+    for delivery in batch:
+        endpoint = by_id.get(delivery.endpoint_id)
+        (live if endpoint is not None and endpoint.active else switched_off).append(delivery)
+    _discard_unsent(switched_off)
     timestamp = int(time.time())  # fresh per attempt (the id stays), integer UTC seconds as the spec requires
     messages = []
     for delivery in live:
@@ -253,12 +257,11 @@ def record_attempts(outcomes: list[tuple[WebhookDelivery, DeliveryResult]], *, a
     retry jitter is drawn per group: deliveries that failed together in a batch come due together in a batch.
     """
     now = timezone.now()
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    groups: dict[tuple[int, DeliveryResult], list[int]] = defaultdict(list)  # alike: same number and result
     attempts, log_rows = [], []
     for delivery, result in outcomes:
         number = delivery.attempts + 1
-        error = result.error or ("" if result.ok else f"HTTP {result.status_code}")
-        groups[(result.ok, result.gone, number, result.status_code, error)].append(delivery.pk)
+        groups[(number, replace(result, response_ms=0, response_body=""))].append(delivery.pk)
         attempts.append(
             WebhookAttempt(
                 delivery_id=delivery.pk,
@@ -270,18 +273,18 @@ def record_attempts(outcomes: list[tuple[WebhookDelivery, DeliveryResult]], *, a
                 error=result.error,
             )
         )
-        log_rows += _log_entries(delivery, result, number, error)
+        log_rows += _log_entries(delivery, result, number)
     with transaction.atomic():
-        for (ok, gone, number, status_code, error), pks in groups.items():
+        for (number, result), pks in groups.items():
             recorded = {
                 "attempts": number,
                 "locked_until": None,
-                "last_status_code": status_code,
-                "last_error": error,
+                "last_status_code": result.status_code,
+                "last_error": result.failure,
                 "first_attempt_at": Coalesce(F("first_attempt_at"), Value(attempted_at)),
             }
             rows = WebhookDelivery.objects.filter(pk__in=pks)
-            moved = rows.filter(status=DeliveryStatus.PENDING).update(**recorded, **_outcome(ok, gone, number, now))
+            moved = rows.filter(status=DeliveryStatus.PENDING).update(**recorded, **_outcome(result, number, now))
             if moved < len(pks):  # discarded or retried by staff meanwhile: keep their status
                 rows.filter(attempts=number - 1).update(**recorded)  # the lease holder alone moves `attempts`
         created = WebhookAttempt.objects.bulk_create(attempts)
@@ -297,16 +300,16 @@ def record_attempts(outcomes: list[tuple[WebhookDelivery, DeliveryResult]], *, a
     return created
 
 
-def _outcome(ok: bool, gone: bool, number: int, now) -> dict:
-    if ok:
+def _outcome(result: DeliveryResult, number: int, now) -> dict:
+    if result.ok:
         return {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "next_attempt_at": None}
-    delay = None if gone else next_delay(number)
+    delay = None if result.gone else next_delay(number)
     if delay is None:
         return {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
     return {"next_attempt_at": now + delay}
 
 
-def _log_entries(delivery: WebhookDelivery, result: DeliveryResult, number: int, error: str) -> list[IntegrationLog]:
+def _log_entries(delivery: WebhookDelivery, result: DeliveryResult, number: int) -> list[IntegrationLog]:
     # Built (and redacted) before the record's transaction: a failure here costs the log line, never the record.
     try:
         return [
@@ -321,7 +324,7 @@ def _log_entries(delivery: WebhookDelivery, result: DeliveryResult, number: int,
                     "attempt": number,
                 },
                 response={"status": result.status_code, "body": result.response_body[:512]},
-                error=error,
+                error=result.failure,
                 duration_ms=result.response_ms,
             )
         ]

@@ -38,8 +38,9 @@ def is_forbidden_address(address: str) -> bool:
     return not ip.is_global or (isinstance(ip, ipaddress.IPv6Address) and ip in NAT64)
 
 
-def check_url_syntax(url: str) -> str:
-    """Raise UnsafeTargetError unless `url` is an http(s) URL with a host and no credentials; returns the host."""
+def check_url_syntax(url: str) -> tuple[str, int]:
+    """Raise UnsafeTargetError unless `url` is an http(s) URL with a host, a valid port and no credentials;
+    returns (host, port)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise UnsafeTargetError(_("Solo se permiten URLs http o https."))
@@ -47,7 +48,11 @@ def check_url_syntax(url: str) -> str:
         raise UnsafeTargetError(_("La URL no puede incluir usuario ni contraseña."))
     if not parts.hostname:
         raise UnsafeTargetError(_("La URL no tiene host."))
-    return parts.hostname
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeTargetError(_("El puerto de la URL no es válido.")) from exc
+    return parts.hostname, port
 
 
 def resolve_safe(host: str, port: int) -> list[str]:
@@ -73,12 +78,6 @@ def resolve_safe(host: str, port: int) -> list[str]:
 
 def check_url(url: str) -> None:
     """Raise UnsafeTargetError unless `url` may receive webhooks (save-time check; resolves the host)."""
-    host = check_url_syntax(url)
-    if private_targets_allowed():
-        return
-    parts = urlsplit(url)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise UnsafeTargetError(_("El puerto de la URL no es válido.")) from exc
-    resolve_safe(host, port)
+    host, port = check_url_syntax(url)
+    if not private_targets_allowed():
+        resolve_safe(host, port)

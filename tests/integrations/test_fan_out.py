@@ -74,3 +74,24 @@ def test_endpoints_only_accept_event_types_from_the_catalog(db):
         endpoint.full_clean()
     with pytest.raises(Exception, match="no_existe"):
         endpoints.create_endpoint(name="x", url="https://example.com/hook", event_types=["no_existe"])
+
+
+def test_one_batch_with_a_failing_and_a_healthy_endpoint_records_each_outcome_on_its_own_delivery(
+    endpoint, receiver, emit
+):
+    from tests.emulators.webhook_receiver import WebhookReceiver
+    from tests.fixtures.integrations import WEBHOOK_SECRET
+
+    with WebhookReceiver(secret=WEBHOOK_SECRET) as broken:
+        broken.mode = "error"
+        other = WebhookEndpoint.objects.create(
+            name="Roto", url=broken.url, event_types=["stock_bajo"], secret=WEBHOOK_SECRET
+        )
+        emit("stock_bajo")  # both deliveries are claimed, POSTed concurrently and recorded in one batch
+    good, bad = WebhookDelivery.objects.get(endpoint=endpoint), WebhookDelivery.objects.get(endpoint=other)
+    assert good.status == DeliveryStatus.DELIVERED and good.last_status_code == 200
+    assert bad.status == DeliveryStatus.PENDING and bad.last_error == "HTTP 500" and bad.next_attempt_at
+    assert good.attempt_set.get().http_status == 200 and bad.attempt_set.get().http_status == 500
+    endpoint.refresh_from_db()
+    other.refresh_from_db()
+    assert endpoint.failing_since is None and other.failing_since is not None

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.webhooks import endpoints, outbound, schedule
+from tests.fixtures.integrations import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +97,14 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(db, allow_private_ta
     delivery = WebhookDelivery.objects.get()
     assert delivery.last_status_code == 302 and delivery.status == DeliveryStatus.PENDING
     assert Redirector.hits == 1
+
+
+def test_a_receiver_slower_than_the_timeout_is_a_timed_out_attempt(allow_private_targets):
+    from integrations.webhooks.delivery import WebhookSender
+    from tests.emulators.webhook_receiver import WebhookReceiver
+
+    with WebhookReceiver(secret=WEBHOOK_SECRET, slow_seconds=2) as slow:
+        slow.mode = "slow"
+        result = WebhookSender(timeout=0.3).post(slow.url, b"{}", {})
+    assert result.status_code is None and result.error == "timed out after 0.3s"
+    assert not result.ok and result.failure == "timed out after 0.3s"

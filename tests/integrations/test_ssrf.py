@@ -74,6 +74,8 @@ def test_the_setting_allows_private_targets_for_on_premise_receivers(settings):
     ssrf.check_url("http://10.1.2.3/hook")
     with pytest.raises(ssrf.UnsafeTargetError):
         ssrf.check_url("gopher://10.1.2.3/hook")  # the scheme rule still holds
+    with pytest.raises(ssrf.UnsafeTargetError, match="puerto"):
+        ssrf.check_url("http://10.1.2.3:99999/hook")  # and so does a valid port
 
 
 def test_a_dns_answer_that_changes_between_check_and_connect_cannot_reach_inside(receiver, emit, settings, monkeypatch):
